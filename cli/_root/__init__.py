@@ -1,0 +1,3 @@
+"""divert: behavioral-health and violence-risk flags for 911 calls."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,148 @@
+"""Serving settings, read from `DIVERT_*` environment variables (or given whole by the caller).
+
+Built by the app factory, never at import time. Settings that would run an unsafe service are refused with a
+message naming the setting: no API key at all, development keys outside `allow_dev_keys`, development keys on a
+non-loopback address, malformed or duplicated key hashes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any, Literal, Self
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from divert.model.inputs import DEFAULT_MAX_CHARS
+
+Role = Literal["cad", "auditor", "admin"]
+ROLES: tuple[Role, ...] = ("cad", "auditor", "admin")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+class SettingsError(ValueError):
+    """Settings that cannot be used; the message names the setting."""
+
+
+class ApiKeySpec(BaseModel):
+    """One API key as configured: never the key itself, only the sha256 hex of it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(min_length=1, max_length=64, description="names the key in logs and audit records")
+    roles: tuple[Role, ...] = Field(min_length=1)
+    sha256: str = Field(description="sha256 hex digest of the key")
+    dev: bool = Field(default=False, description="a throwaway key made by `divert serve --dev-key`")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _single_role(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "role" in data and "roles" not in data:
+            data = {**data, "roles": [data["role"]]}
+            del data["role"]
+        return data
+
+    @field_validator("sha256")
+    @classmethod
+    def _hex_digest(cls, value: str) -> str:
+        value = value.strip().lower()
+        if not _SHA256.match(value):
+            raise ValueError("must be the 64-character sha256 hex digest of the key, not the key")
+        return value
+
+
+class ServingSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DIVERT_", env_nested_delimiter="__", extra="ignore",
+                                      env_ignore_empty=True)
+
+    model_ref: str = Field(default="champion", description="registry alias or version, models:/ URI or local path")
+    registered_model: str = "divert"
+    tracking_uri: str | None = None
+    model_load: Literal["blocking", "background"] = Field(
+        default="background",
+        description="background: the server answers /healthz at once and refuses traffic until the model is loaded",
+    )
+    policy_path: Path | None = Field(default=None, description="None: the packaged default policy")
+
+    api_keys: list[ApiKeySpec] = Field(default_factory=list)
+    api_keys_file: Path | None = Field(default=None, description="YAML or JSON list of {id, roles, sha256}")
+    allow_dev_keys: bool = False
+
+    max_request_bytes: int = Field(default=1_000_000, ge=1024)
+    max_batch_size: int = Field(default=64, ge=1, le=10_000)
+    max_note_chars: int = Field(default=DEFAULT_MAX_CHARS, ge=1)
+    call_cache_size: int = Field(default=50_000, ge=0, description="calls whose last flags are kept; 0: off")
+    call_cache_ttl_s: float = Field(default=12 * 3600, gt=0)
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+
+    _keys: list[ApiKeySpec] = PrivateAttr(default_factory=list)
+
+    @model_validator(mode="after")
+    def _safe(self) -> Self:
+        keys = [*self.api_keys, *(_read_keys_file(self.api_keys_file) if self.api_keys_file else [])]
+        if not keys and not self.allow_dev_keys:
+            raise ValueError("no API keys configured: set DIVERT_API_KEYS or DIVERT_API_KEYS_FILE "
+                             "(or use `divert serve --dev-key` on your own machine)")
+        dev = [k.id for k in keys if k.dev]
+        if dev and not self.allow_dev_keys:
+            raise ValueError(f"development keys {dev} need allow_dev_keys=true")
+        if dev and self.host not in _LOOPBACK:
+            raise ValueError(f"development keys {dev} are only allowed on a loopback host, not {self.host!r}")
+        seen_ids: set[str] = set()
+        seen_hashes: set[str] = set()
+        for key in keys:
+            if key.id in seen_ids:
+                raise ValueError(f"api key id {key.id!r} is configured twice")
+            if key.sha256 in seen_hashes:
+                raise ValueError(f"api key {key.id!r} has the same hash as another key")
+            seen_ids.add(key.id)
+            seen_hashes.add(key.sha256)
+        self._keys = keys
+        return self
+
+    @property
+    def all_api_keys(self) -> list[ApiKeySpec]:
+        """`api_keys` plus those of `api_keys_file`, read once when the settings were built."""
+        return list(self._keys)
+
+
+def _read_keys_file(path: Path) -> list[ApiKeySpec]:
+    if not path.is_file():
+        raise ValueError(f"api_keys_file {path} does not exist")
+    text = path.read_text(encoding="utf-8")
+    try:
+        raw = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (ValueError, yaml.YAMLError) as exc:
+        raise ValueError(f"api_keys_file {path} cannot be read: {exc}") from exc
+    if isinstance(raw, dict) and "api_keys" in raw:
+        raw = raw["api_keys"]
+    if not isinstance(raw, list):
+        raise ValueError(f"api_keys_file {path} must hold a list of {{id, roles, sha256}}")
+    out = []
+    for i, item in enumerate(raw):
+        try:
+            out.append(ApiKeySpec.model_validate(item))
+        except ValidationError as exc:
+            raise ValueError(f"api_keys_file {path}: [{i}]: {_first_problem(exc)}") from exc
+    return out
+
+
+def _first_problem(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    loc = ".".join(str(p) for p in err["loc"])
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    return f"{loc}: {msg}" if loc else msg
+
+
+def load_settings(**overrides: Any) -> ServingSettings:
+    """Settings from the environment plus `overrides`; any problem becomes one SettingsError."""
+    try:
+        return ServingSettings(**overrides)
+    except ValidationError as exc:
+        raise SettingsError(f"invalid serving settings: {_first_problem(exc)}") from exc

