@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
+
+if TYPE_CHECKING:
+    from divert.model.bundle import DivertModel
 
 app = typer.Typer(no_args_is_help=True)
 console = Console()
 err = Console(stderr=True)
 
 
-def _model(ref: str, tracking_uri: str | None):  # type: ignore[no-untyped-def]
+def _model(ref: str, tracking_uri: str | None) -> DivertModel:
     from divert.model.errors import ModelArtifactError
     from divert.model.pyfunc import load_model
 

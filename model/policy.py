@@ -183,16 +183,30 @@ Condition = Annotated[
 ]
 
 
-class Rule(_Strict):
+class _Matcher(_Strict):
     name: str = Field(pattern=_NAME)
     when: dict[str, Condition] = Field(min_length=1, description="every condition must hold")
+
+    @property
+    def programs(self) -> tuple[str, list[str]]:
+        """(field name, programs listed) for validation messages."""
+        raise NotImplementedError
+
+
+class Rule(_Matcher):
     route: list[str] = Field(min_length=1, description="programs in order of preference; later ones are fallbacks")
 
+    @property
+    def programs(self) -> tuple[str, list[str]]:
+        return "route", self.route
 
-class AddOn(_Strict):
-    name: str = Field(pattern=_NAME)
-    when: dict[str, Condition] = Field(min_length=1)
+
+class AddOn(_Matcher):
     add: list[str] = Field(min_length=1, description="the first available of these is added")
+
+    @property
+    def programs(self) -> tuple[str, list[str]]:
+        return "add", self.add
 
 
 class NoMatch(_Strict):
@@ -249,6 +263,23 @@ class Policy(_Strict):
     def program(self, name: str) -> Program:
         return next(p for p in self.programs if p.name == name)
 
+    def call_time(self, context: Mapping[str, Any] | None, *, now: datetime | None = None,
+                  ) -> tuple[datetime, Literal["context", "current_time"]]:
+        """The time a call is evaluated at, in the policy's timezone, and where it came from.
+
+        ``context["time"]`` is ISO-8601; a naive time is local to the policy's timezone. Without one, `now` or
+        the current time is used. Raises InvalidInputError(invalid_context_time) for a time that cannot be read.
+        """
+        raw = (context or {}).get("time")
+        if raw in (None, ""):
+            return (now or datetime.now(self.tz)).astimezone(self.tz), "current_time"
+        try:
+            parsed = datetime.fromisoformat(str(raw))
+        except ValueError as exc:
+            raise InvalidInputError("invalid_context_time", f"context.time {raw!r} is not an ISO-8601 time",
+                                    field="context.time") from exc
+        return (parsed.astimezone(self.tz) if parsed.tzinfo else parsed.replace(tzinfo=self.tz)), "context"
+
     def recommend(
         self,
         decisions: Mapping[str, bool],
@@ -274,22 +305,10 @@ class _Evaluation:
         self.reasons: list[str] = []
         self.fallbacks: list[FallbackApplied] = []
         self.area: str | None = context.get("area") or None
-        self.when, self.time_source = self._call_time(context.get("time"), now)
-
-    def _call_time(self, raw: Any, now: datetime | None) -> tuple[datetime, Literal["context", "current_time"]]:
-        tz = self.policy.tz
-        if raw in (None, ""):
-            when = (now or datetime.now(tz)).astimezone(tz)
-            self.reasons.append(f"no call time in the context: used the current time in {self.policy.timezone} "
-                                f"({_clock(when)})")
-            return when, "current_time"
-        try:
-            parsed = datetime.fromisoformat(str(raw))
-        except ValueError as exc:
-            raise InvalidInputError("invalid_context_time", f"context.time {raw!r} is not an ISO-8601 time",
-                                    field="context.time") from exc
-        when = parsed.astimezone(tz) if parsed.tzinfo else parsed.replace(tzinfo=tz)
-        return when, "context"
+        self.when, self.time_source = policy.call_time(context, now=now)
+        if self.time_source == "current_time":
+            self.reasons.append(f"no call time in the context: used the current time in {policy.timezone} "
+                                f"({_clock(self.when)})")
 
     def holds(self, when: Mapping[str, Condition]) -> bool:
         for label, cond in when.items():
@@ -317,9 +336,9 @@ class _Evaluation:
         return "; ".join(parts)
 
     def unavailable(self, program: Program) -> FallbackReason | None:
-        if not program.always_open and isinstance(program.hours, WeeklyHours):
-            if not program.hours.is_open(self.when.weekday(), self.when.hour * 60 + self.when.minute):
-                return "closed"
+        minute = self.when.hour * 60 + self.when.minute
+        if isinstance(program.hours, WeeklyHours) and not program.hours.is_open(self.when.weekday(), minute):
+            return "closed"
         if program.everywhere or not isinstance(program.areas, list):
             return None
         if self.area is None:
@@ -432,15 +451,16 @@ def _check_references(policy: Policy) -> None:
             if isinstance(cond, ScoreCondition) and cond.min_score is None and cond.max_score is None:
                 raise PolicyError(f"{where}.{label}: give min_score and/or max_score", field=f"{where}.{label}")
 
-    for kind, items in (("rules", policy.rules), ("add_ons", policy.add_ons)):
+    matchers: tuple[tuple[str, list[Rule] | list[AddOn]], ...] = (("rules", policy.rules), ("add_ons", policy.add_ons))
+    for kind, items in matchers:
         seen: set[str] = set()
         for i, item in enumerate(items):
             if item.name in seen:
                 raise PolicyError(f"{kind}[{i}].name: {item.name!r} is used twice", field=f"{kind}[{i}].name")
             seen.add(item.name)
             check_labels(f"{kind}[{i}].when", item.when)
-            check_programs(f"{kind}[{i}].route" if isinstance(item, Rule) else f"{kind}[{i}].add",
-                           item.route if isinstance(item, Rule) else item.add)
+            field, listed = item.programs
+            check_programs(f"{kind}[{i}].{field}", listed)
     if policy.last_resort not in names:
         raise PolicyError(f"last_resort: unknown program {policy.last_resort!r}; known: {sorted(names)}",
                           field="last_resort")
@@ -460,7 +480,8 @@ def parse_policy(raw: Any, *, source: str = "policy") -> Policy:
         first = exc.errors()[0]
         field = _loc(tuple(first["loc"]))
         msg = str(first["msg"]).removeprefix("Value error, ")
-        more = f" (and {exc.error_count() - 1} more problems)" if exc.error_count() > 1 else ""
+        extra = exc.error_count() - 1
+        more = f" (and {extra} more problem{'s' if extra > 1 else ''})" if extra else ""
         raise PolicyError(f"{source}: {field}: {msg}{more}", field=field) from exc
     try:
         _check_references(policy)

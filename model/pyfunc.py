@@ -14,6 +14,7 @@ from typing import Any
 
 import mlflow
 import pandas as pd
+from mlflow.pyfunc import PythonModel
 
 from divert.model.bundle import MANIFEST, DivertModel
 from divert.model.errors import ModelArtifactError
@@ -33,7 +34,7 @@ def score_frame(model: DivertModel, texts: list[str]) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-class DivertPyfunc(mlflow.pyfunc.PythonModel):
+class DivertPyfunc(PythonModel):
     """Input: a frame with a `text` column. Output: calibrated scores and decisions per label."""
 
     def __init__(self) -> None:

@@ -117,6 +117,12 @@ def _load_encoder_and_tokenizer(folder: Path, tokenizer_folder: Path) -> tuple[P
     return encoder, tokenizer
 
 
+def sigmoid(logits: np.ndarray) -> np.ndarray:
+    """Logistic function without overflow warnings for large negative logits."""
+    result: np.ndarray = 0.5 * (1.0 + np.tanh(0.5 * logits))
+    return result
+
+
 def mean_pool(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
     """Average of the token states where the mask is 1 (sentence-transformers' mean pooling)."""
     mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
@@ -265,9 +271,7 @@ class TransformerScorer:
 
         `max_windows` overrides the saved cap for this call (1 = score the first `max_length` tokens only).
         """
-        logits = self.logits(texts, max_windows=max_windows)
-        scores: np.ndarray = 1.0 / (1.0 + np.exp(-logits))
-        return scores
+        return sigmoid(self.logits(texts, max_windows=max_windows))
 
     def logits(self, texts: Sequence[str], *, max_windows: int | None = None) -> np.ndarray:
         """Max-over-windows logits (n, L) as float64, in eval mode without gradients."""

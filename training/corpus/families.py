@@ -55,11 +55,11 @@ base("bh_psychosis_home", "behavioral", ("behavioral",), (("b_psychosis",), ("b_
      optional=(*CRISIS_OPT, ("b_hx", 0.3)), places=BH_PLACES, subject="adult", victims=("rp", "family"))
 base("bh_erratic_street", "behavioral", ("behavioral", "police"), (("b_erratic", "b_naked"),),
      {"plain": (), "noweap": NOWEAP, "meth": (("s_meth", "s_drugs"),), "armed": (("v_knife", "v_blunt"),),
-      "combative": (("v_combative", "v_assault"),), "etoh": ETOH},
+      "combative": (("v_combative", "v_assault"),), "etoh": ETOH, "unkweap": UNKW},
      callers=BYST + PROF + BYST, places=("street", "bus_stop", "store", "parking_lot", "gas_station", "park"),
      subject="adult", victims=("stranger", "staff"))
 base("bh_paranoid_neighbor", "behavioral", ("behavioral", "police"), (("b_paranoid",),),
-     {"plain": (), "gun": GUN, "threats": (("v_threats",),), "noweap": NOWEAP},
+     {"plain": (), "gun": GUN, "threats": (("v_threats",),), "noweap": NOWEAP, "unkweap": UNKW},
      callers=FAM + BYST + SELF, places=("residence", "apartment"), victims=("neighbor",), subject="adult")
 base("bh_panic", "behavioral", ("behavioral", "medical"), (("b_panic",),),
      {"plain": (), "chestpain": (("m_cp",),), "breathing": (("m_diffbreath",),), "nosi": NOSI},
@@ -74,7 +74,7 @@ base("bh_manic", "behavioral", ("behavioral",), (("b_manic",),),
      {"plain": (), "noweap": NOWEAP, "threats": (("v_threats",),)},
      optional=(("b_hx", 0.5),), places=BH_PLACES, subject="young", victims=("family",))
 base("bh_barricade", "behavioral", ("behavioral", "police"), (("b_barricade",), ("b_depressed", "b_erratic")),
-     {"plain": (), "knife": KNIFE, "gun": GUN},
+     {"plain": (), "knife": KNIFE, "gun": GUN, "unkweap": UNKW},
      places=("residence", "apartment"), subject="young")
 base("bh_ptsd", "behavioral", ("behavioral",), (("b_ptsd",),),
      {"plain": (), "gunshouse": GUNSH, "noweap": NOWEAP}, callers=FAM + SELF, sex="M", subject="adult", holdout=True)
@@ -117,7 +117,7 @@ base("si_ideation_family", "behavioral", ("suicide",), (("si_ideation",),),
      optional=(*CRISIS_OPT, ("b_depressed", 0.3), ("b_hx", 0.25)), places=BH_PLACES, subject="adult",
      victims=("rp",))
 base("si_self_call", "behavioral", ("suicide",), (("si_ideation", "si_plan"),),
-     {"plain": (), "noweap": NOWEAP, "pills_awake": (("s_pills",), ("m_cb",)), "gun": GUN},
+     {"plain": (), "noweap": NOWEAP, "pills_awake": (("s_pills",), ("m_cb",)), "gun": GUN, "unkweap": UNKW},
      optional=CRISIS_OPT, callers=SELF, places=BH_PLACES, subject="adult")
 base("si_threat_dispute", "behavioral", ("suicide", "violence"), (("si_threat",), ("pol_disturbance",)),
      {"plain": (), "knife": KNIFE, "etoh": ETOH}, callers=FAM, subject="young", places=("residence", "apartment"))
@@ -149,10 +149,11 @@ base("si_988_transfer", "behavioral", ("suicide", "behavioral"), (("si_ideation"
 
 # ======================================================================== police / violence
 base("pol_dv", "police", ("violence",), (("v_dv",),),
-     {"plain": (), "noweap": NOWEAP, "injured": (("m_bleed", "m_headinj"),), "etoh": ETOH, "gun": GUN},
+     {"plain": (), "noweap": NOWEAP, "injured": (("m_bleed", "m_headinj"),), "etoh": ETOH, "gun": GUN, "unkweap": UNKW},
      callers=SELF + FAM + BYST, sex="M", places=("residence", "apartment", "motel"), subject="adult")
 base("pol_fight", "police", ("violence",), (("v_fight",),),
-     {"plain": (), "etoh": ETOH, "knife": KNIFE, "unresp": (("m_unresp",),), "etoh_bleeding": (("s_etoh",), ("m_bleed",))},
+     {"plain": (), "etoh": ETOH, "knife": KNIFE, "unresp": (("m_unresp",),), "etoh_bleeding": (("s_etoh",), ("m_bleed",)),
+      "unkweap": UNKW},
      callers=BYST + PROF, places=("bar", "parking_lot", "street", "park", "school"), subject="young", victims=("stranger",))
 base("pol_assault", "police", ("violence",), (("v_assault",),),
      {"plain": (), "injured": (("m_bleed", "m_headinj"),), "etoh": ETOH, "noweap": NOWEAP},

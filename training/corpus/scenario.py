@@ -56,9 +56,10 @@ class Family:
             for key in slot:
                 if FACTS[key].labels != first:
                     raise ValueError(f"{self.id}: slot {slot} mixes label sets")
+        on = {name for name, v in self.labels().items() if v}
         for key, _ in self.optional:
-            if FACTS[key].labels:
-                raise ValueError(f"{self.id}: optional fact {key} carries labels")
+            if not FACTS[key].labels <= on:
+                raise ValueError(f"{self.id}: optional fact {key} would change the labels")
         if self.call_family not in CALL_FAMILIES:
             raise ValueError(f"{self.id}: call family {self.call_family}")
         for c in self.callers:
@@ -203,7 +204,7 @@ def sample_scenario(fam: Family, rng: random.Random) -> Scenario:
 
     facts = [FACTS[pick(slot, rng)] for slot in fam.core]
     extras = [FACTS[key] for key, p in fam.optional if rng.random() < p]
-    spanish = rng.random() < (0.09 if fam.call_family in ("behavioral", "police") else 0.025)
+    spanish = rng.random() < (0.13 if fam.call_family in ("behavioral", "police") else 0.04)
 
     rel2 = pick(("mother", "sister", "friend", "ex", "daughter", "brother", "pastor", "coworker"), rng)
     slots: dict[str, str | tuple[str, ...]] = {

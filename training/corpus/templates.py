@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 
 SlotValue = str | Sequence[str]
 
-_SLOT = re.compile(r"<([a-z_0-9]+)>")
+_SLOT = re.compile(r"<([A-Za-z_0-9]+)>")
 _SPACES = re.compile(r"[ \t]+")
 _SPACE_BEFORE_PUNCT = re.compile(r" +([,.;:!?])")
 
