@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from divert.cli import data, evaluate, serve, train
+from divert.cli import data, evaluate, explain, serve, train, up
 
 app = typer.Typer(
     name="divert",
@@ -20,6 +20,8 @@ app.add_typer(data.app, name="data", help="Generate, validate and profile labele
 app.add_typer(evaluate.app, name="eval", help="Robustness and other checks of a trained model.")
 train.register(app)
 serve.register(app)
+up.register(app)
+explain.register(app)
 
 
 def main() -> None:

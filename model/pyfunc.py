@@ -103,6 +103,8 @@ def load_model(ref: str, *, registered_model: str = "divert", tracking_uri: str 
     path = Path(ref)
     if path.exists():
         return LoadedModel(model=_from_local(path), uri=str(path), name=_from_local_name(path))
+    if not ref.startswith("models:/") and ("/" in ref or ref.startswith(".")):
+        raise ModelArtifactError(f"no model at path {ref!r} (not found)")
     client = mlflow.MlflowClient()
     try:
         if ref.startswith("models:/"):

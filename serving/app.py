@@ -12,7 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.routing import APIRoute
 
 import divert
-from divert.serving import routes_classify, routes_health, routes_model
+from divert.serving import routes_classify, routes_explain, routes_health, routes_model
 from divert.serving.errors import install_error_handlers
 from divert.serving.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from divert.serving.settings import ServingSettings, load_settings
@@ -41,7 +41,7 @@ def create_app(settings: ServingSettings | None = None, *, loader: ModelLoader |
     app = FastAPI(title="divert", version=divert.__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.divert = state
     install_error_handlers(app)
-    routers = (routes_classify.router, routes_model.router, routes_health.router)
+    routers = (routes_classify.router, routes_explain.router, routes_model.router, routes_health.router)
     for router in routers:
         app.include_router(router)
     # Last added runs first: ids and timing wrap the size limit, so a 413 is counted and carries an id.

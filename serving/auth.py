@@ -44,9 +44,6 @@ class KeyStore:
     def __init__(self, specs: Iterable[ApiKeySpec]) -> None:
         self._specs = tuple(specs)
 
-    def __len__(self) -> int:
-        return len(self._specs)
-
     def authenticate(self, presented: str | None) -> Principal:
         if not presented:
             raise ServingError("missing_api_key", "send the API key in the X-API-Key header")

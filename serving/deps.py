@@ -40,7 +40,6 @@ def get_model(service: Annotated[ClassificationService, Depends(get_service)]) -
 
 
 SettingsDep = Annotated[ServingSettings, Depends(get_settings)]
-ServiceDep = Annotated[ClassificationService, Depends(get_service)]
 ModelDep = Annotated[LoadedModel, Depends(get_model)]
 
 

@@ -182,15 +182,16 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     return response
 
 
-async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-    # The type and the frames only: an exception's message may quote the input.
+def internal_error_response(exc: BaseException, request_id: str | None) -> JSONResponse:
+    """500 `internal_error`. Logs the type and the frames only: an exception's message may quote the input."""
     frames = "".join(traceback.format_tb(exc.__traceback__))
-    log.error("internal error request_id=%s type=%s\n%s", request_id_of(request), type(exc).__name__, frames)
-    return error_response("internal_error", ERROR_TABLE["internal_error"][1], request_id=request_id_of(request))
+    log.error("internal error request_id=%s type=%s\n%s", request_id, type(exc).__name__, frames)
+    return error_response("internal_error", ERROR_TABLE["internal_error"][1], request_id=request_id)
 
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DivertError, _on_domain_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
-    app.add_exception_handler(Exception, _on_unexpected)
+    # Anything else is answered by `RequestContextMiddleware` with `internal_error_response`, and not re-raised
+    # to the server, whose traceback log would print the exception's message.

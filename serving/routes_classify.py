@@ -32,6 +32,16 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     )
 }
 
+
+
+def error_responses(*statuses: int, extra: dict[int, str] | None = None) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI `responses` for some of the statuses above, plus `extra` {status: codes}."""
+    out: dict[int | str, dict[str, Any]] = {s: ERRORS[s] for s in statuses}
+    for status, codes in (extra or {}).items():
+        out[status] = {"model": ErrorResponse, "description": codes}
+    return out
+
+
 router = APIRouter(prefix="/v1", tags=["classify"])
 
 

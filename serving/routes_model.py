@@ -10,9 +10,8 @@ from fastapi import APIRouter, Body, Request
 from divert.model.pyfunc import LoadedModel
 from divert.serving.deps import AdminKey, AnyKey, ModelDep, StateDep
 from divert.serving.errors import request_id_of
-from divert.serving.routes_classify import ERRORS
+from divert.serving.routes_classify import error_responses
 from divert.serving.schemas import (
-    ErrorResponse,
     LabelInfo,
     ModelInfo,
     ModelSummary,
@@ -32,8 +31,8 @@ def summary(loaded: LoadedModel) -> ModelSummary:
 
 
 @router.get("/model", response_model=ModelInfo, summary="The model being served: version, labels, thresholds, "
-            "metrics", responses={k: v for k, v in ERRORS.items() if k in (401, 403, 503)})
-def model_info(loaded: ModelDep, state: StateDep, _key: AnyKey) -> ModelInfo:
+            "metrics", responses=error_responses(401, 403, 503))
+def model_info(_caller: AnyKey, loaded: ModelDep, state: StateDep) -> ModelInfo:
     manifest = loaded.model.manifest
     definitions = manifest.label_map.get("definitions", {})
     labels = [LabelInfo(name=name, definition=str(definitions.get(name, "")), threshold=manifest.thresholds[name],
@@ -53,8 +52,7 @@ def model_info(loaded: ModelDep, state: StateDep, _key: AnyKey) -> ModelInfo:
              summary="Load a model (default: the configured alias, e.g. a newly promoted champion), then swap",
              description="The new model is loaded fully while the current one keeps serving; the swap is one "
                          "reference assignment. On failure (409 `reload_failed`) the current model stays.",
-             responses={k: v for k, v in ERRORS.items() if k in (401, 403, 422)}
-             | {409: {"model": ErrorResponse, "description": "reload_in_progress, reload_failed"}})
+             responses=error_responses(401, 403, 422, extra={409: "reload_in_progress, reload_failed"}))
 async def reload_model(admin: AdminKey, state: StateDep, request: Request,
                        body: Annotated[ReloadRequest | None, Body()] = None) -> ReloadResponse:
     previous, current = await state.reload(body.model_ref if body else None)

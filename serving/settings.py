@@ -64,7 +64,7 @@ class ApiKeySpec(BaseModel):
 
 
 class ServingSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="DIVERT_", env_nested_delimiter="__", extra="ignore",
+    model_config = SettingsConfigDict(env_prefix="DIVERT_", env_nested_delimiter="__", extra="forbid",
                                       env_ignore_empty=True)
 
     model_ref: str = Field(default="champion", description="registry alias or version, models:/ URI or local path")

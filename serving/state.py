@@ -55,10 +55,6 @@ class ReadinessChecks:
             raise ValueError(f"readiness check {name!r} is already registered")
         self._checks[name] = check
 
-    @property
-    def names(self) -> list[str]:
-        return list(self._checks)
-
     async def run(self) -> dict[str, CheckResult]:
         names = list(self._checks)
         results = await asyncio.gather(*(self._run_one(self._checks[n]) for n in names))

@@ -317,6 +317,25 @@ def test_unknown_routes_and_methods_use_the_error_body(client: TestClient) -> No
     assert (wrong.status_code, wrong.json()["error"]["code"]) == (405, "method_not_allowed")
 
 
+def test_an_unexpected_failure_is_a_500_without_the_note_in_logs(tiny_tfidf_bundle: Path,
+                                                                  caplog: pytest.LogCaptureFixture,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    app = create_app(make_settings(tiny_tfidf_bundle))
+    with TestClient(app) as client:  # the server sees no exception: it was answered
+        def broken(texts: list[str]) -> None:
+            raise RuntimeError(f"scorer crashed on {texts[0]}")
+
+        monkeypatch.setattr(state_of(client).service.model.model, "predict", broken)
+        with caplog.at_level(logging.INFO, logger="divert.serving"):
+            response = client.post("/v1/classify", json={"text": "ZEBRA IN THE LOBBY"}, headers=CAD)
+    assert response.status_code == 500
+    assert response.json()["error"]["code"] == "internal_error"
+    assert response.json()["request_id"]
+    logged = [r for r in caplog.records if r.name == "divert.serving"]
+    assert any("internal error" in r.getMessage() and "RuntimeError" in r.getMessage() for r in logged)
+    assert not [r for r in logged if "ZEBRA" in r.getMessage()]
+
+
 def test_note_text_is_never_logged(client: TestClient, caplog: pytest.LogCaptureFixture) -> None:
     secret = "ZEBRA PATIENT SAYS HE WANTS TO KILL HIMSELF"
     with caplog.at_level(logging.DEBUG):
@@ -440,3 +459,102 @@ def test_openapi_documents_the_versioned_api(client: TestClient) -> None:
     assert classify_op["responses"]["422"]["content"]["application/json"]["schema"]["$ref"].endswith("ErrorResponse")
     scheme = spec["components"]["securitySchemes"]["APIKeyHeader"]
     assert (scheme["type"], scheme["in"], scheme["name"]) == ("apiKey", "header", "X-API-Key")
+
+
+# ---------------------------------------------------------------------------------------------- settings
+
+
+def _key(key_id: str, role: str = "cad", secret: str | None = None, **extra: Any) -> dict[str, Any]:
+    return {"id": key_id, "roles": [role], "sha256": hash_key(secret or f"secret-{key_id}"), **extra}
+
+
+@pytest.mark.parametrize(("overrides", "message"), [
+    ({}, "no API keys configured"),
+    ({"api_keys": [_key("a", dev=True)]}, "development keys ['a'] need allow_dev_keys=true"),
+    ({"api_keys": [_key("a", dev=True)], "allow_dev_keys": True, "host": "0.0.0.0"},
+     "only allowed on a loopback host, not '0.0.0.0'"),
+    ({"api_keys": [{"id": "a", "roles": ["cad"], "sha256": "the-key-itself"}]},
+     "api_keys.0.sha256: must be the 64-character sha256 hex digest"),
+    ({"api_keys": [_key("a", role="superuser")]}, "api_keys.0.roles.0: Input should be 'cad', 'auditor' or 'admin'"),
+    ({"api_keys": [_key("a"), _key("a", secret="other")]}, "api key id 'a' is configured twice"),
+    ({"api_keys": [_key("a", secret="same"), _key("b", secret="same")]}, "api key 'b' has the same hash"),
+    ({"api_keys": [_key("a")], "max_batch_size": 0}, "max_batch_size: Input should be greater than or equal to 1"),
+    ({"api_keys": [_key("a")], "modle_ref": "champion"}, "modle_ref: Extra inputs are not permitted"),
+])
+def test_unsafe_or_invalid_settings_are_refused(monkeypatch: pytest.MonkeyPatch, overrides: dict[str, Any],
+                                                message: str) -> None:
+    from divert.serving.settings import SettingsError, load_settings
+
+    monkeypatch.delenv("DIVERT_API_KEYS", raising=False)
+    monkeypatch.delenv("DIVERT_API_KEYS_FILE", raising=False)
+    with pytest.raises(SettingsError, match="invalid serving settings: ") as info:
+        load_settings(**overrides)
+    assert message in str(info.value)
+
+
+def test_settings_come_from_the_environment_and_a_keys_file(monkeypatch: pytest.MonkeyPatch,
+                                                            tmp_path: Path) -> None:
+    from divert.serving.settings import SettingsError, load_settings
+
+    keys_file = tmp_path / "keys.yaml"
+    keys_file.write_text(f"- id: auditor-1\n  role: auditor\n  sha256: {hash_key('aud')}\n")
+    monkeypatch.setenv("DIVERT_API_KEYS", json.dumps([_key("cad-1", secret="cad")]))
+    monkeypatch.setenv("DIVERT_API_KEYS_FILE", str(keys_file))
+    monkeypatch.setenv("DIVERT_MAX_BATCH_SIZE", "16")
+    settings = load_settings(model_ref="3")
+    assert [(k.id, k.roles) for k in settings.all_api_keys] == [("cad-1", ("cad",)), ("auditor-1", ("auditor",))]
+    assert (settings.model_ref, settings.max_batch_size, settings.host, settings.port) == ("3", 16, "127.0.0.1", 8000)
+
+    keys_file.write_text("- id: broken\n  roles: [cad]\n")
+    with pytest.raises(SettingsError, match=r"api_keys_file .*keys.yaml: \[0\]: sha256: Field required"):
+        load_settings()
+
+
+def test_an_invalid_policy_stops_the_app_factory(tiny_tfidf_bundle: Path, tmp_path: Path) -> None:
+    from divert.model.policy import DEFAULT_POLICY_PATH, PolicyError
+
+    bad = tmp_path / "policy.yaml"
+    bad.write_text(DEFAULT_POLICY_PATH.read_text().replace("last_resort: police", "last_resort: sheriff"))
+    with pytest.raises(PolicyError, match="last_resort: unknown program 'sheriff'"):
+        create_app(make_settings(tiny_tfidf_bundle, policy_path=bad))
+
+
+# ------------------------------------------------------------------------------------------ call versions
+
+
+def test_call_versions_are_bounded_least_recent_first() -> None:
+    from divert.serving.call_versions import CallVersions
+
+    calls = CallVersions(max_size=2, ttl_s=3600)
+    for call_id in ("a", "b", "a", "c"):  # "b" is the least recently updated when "c" arrives
+        calls.update(call_id, {"violence_risk": False}, None)
+    assert len(calls) == 2
+    assert calls.update("a", {"violence_risk": False}, None).version == 3
+    assert calls.update("b", {"violence_risk": False}, None).version == 1
+
+
+def test_call_versions_expire_after_the_ttl() -> None:
+    from divert.serving.call_versions import CallVersions
+
+    now = [0.0]
+    calls = CallVersions(max_size=10, ttl_s=60, clock=lambda: now[0])
+    calls.update("a", {"violence_risk": False}, "police")
+    now[0] = 59.0
+    kept = calls.update("a", {"violence_risk": True}, "police")
+    assert (kept.version, kept.changed[0].label, kept.recommendation_changed) == (2, "violence_risk", False)
+    now[0] = 59.0 + 61.0
+    expired = calls.update("a", {"violence_risk": True}, "police")
+    assert (expired.version, expired.previous_version_seen) == (1, False)
+
+
+def test_call_versions_count_every_update_under_concurrency() -> None:
+    from divert.serving.call_versions import CallVersions
+
+    calls = CallVersions(max_size=10, ttl_s=3600)
+    threads = [threading.Thread(target=lambda: [calls.update("a", {"x": True}, None) for _ in range(200)])
+               for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert calls.update("a", {"x": True}, None).version == 8 * 200 + 1

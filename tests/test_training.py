@@ -25,6 +25,7 @@ def test_recall_first_threshold_keeps_recall_and_maximises_precision() -> None:
     y = rng.integers(0, 2, 400)
     scores = np.clip(y * 0.3 + rng.random(400) * 0.7, 0, 1)
     t = recall_first_threshold(scores, y, 0.95)
+    assert t is not None
     pred = scores >= t
     recall = (pred & (y == 1)).sum() / y.sum()
     assert recall >= 0.95
@@ -34,6 +35,19 @@ def test_recall_first_threshold_keeps_recall_and_maximises_precision() -> None:
         p = scores >= c
         if (p & (y == 1)).sum() / y.sum() >= 0.95:
             assert (p & (y == 1)).sum() / p.sum() <= precision + 1e-12
+
+
+def test_recall_target_reachable_only_by_flagging_everything_falls_back_to_f1() -> None:
+    y = np.array([1, 0, 0, 1, 0, 1, 1, 0] * 10, dtype=float)
+    s = np.where(y == 1, 0.6, 0.2)
+    s[0] = 0.02  # one positive at the floor: recall 0.95 needs threshold 0.02, i.e. everything
+    assert recall_first_threshold(s, y.astype(int), 0.99) is None
+    labels = np.zeros((80, len(LABELS)))
+    labels[:, LABELS.index("violence_risk")] = y
+    scores = np.zeros((80, len(LABELS)))
+    scores[:, LABELS.index("violence_risk")] = s
+    th, rules = choose_thresholds(scores, labels, LABELS, ThresholdConfig(recall_target=0.99))
+    assert th["violence_risk"] == pytest.approx(0.6) and "only by flagging every note" in rules["violence_risk"]
 
 
 def test_best_f1_threshold_separable() -> None:
@@ -94,7 +108,8 @@ def tiny_config(tmp_path: Path, corpus: dict[str, Path], model: str, **extra: ob
         "data": {"train": [str(corpus["train"])], "validation": str(corpus["validation"]),
                  "test": str(corpus["test"]), "challenge": str(corpus["challenge"]), "handwritten": []},
         "tfidf": {"min_df": 1, "char_ngrams": [3, 4]},
-        "tracking": {"tracking_uri": f"sqlite:///{tmp_path / 'mlflow.db'}", "experiment": "tiny"},
+        "tracking": {"tracking_uri": f"sqlite:///{tmp_path / 'mlflow.db'}", "experiment": "tiny",
+                     "artifact_location": (tmp_path / "mlartifacts").as_uri()},
         "gate": {"floors": {"test_macro_f1": 0.0}, "compare_on": ["test_macro_f1"]},
         "output_dir": str(tmp_path / "artifacts"),
     }

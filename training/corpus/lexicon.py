@@ -29,8 +29,8 @@ TOWNS: tuple[str, ...] = (
 
 # Places by location type: (cad phrase, prose phrase).
 PLACES: dict[str, tuple[tuple[str, str], ...]] = {
-    "residence": (("RES", "the residence"), ("RESIDENCE", "the home"), ("HOUSE", "the house"),
-                  ("SINGLE FAMILY RES", "a house")),
+    "residence": (("RES", "the residence"), ("RESIDENCE", "the home"), ("HOUSE", "the house"), ("HOME", "the home"),
+                  ("SINGLE FAMILY HOME", "a house"), ("DUPLEX", "the duplex"), ("TRAILER", "the trailer")),
     "apartment": (("APT <apt>", "apartment <apt>"), ("APT BLDG", "the apartment building"),
                   ("UNIT <apt>", "unit <apt>"), ("<floor> FLR APT", "a <floor> floor apartment")),
     "bar": (("THE SPOKE & ANCHOR BAR", "the Spoke & Anchor bar"), ("BLUE HERON TAVERN", "the Blue Heron Tavern"),

@@ -8,8 +8,9 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from divert.model.labels import LABELS
 from rapidfuzz import fuzz, process
+
+from divert.model.labels import LABELS
 
 SPLITS = ("train", "validation", "test")
 SPLIT_SHARES = {"train": 0.70, "validation": 0.15, "test": 0.15}

@@ -13,6 +13,9 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Mapping, Sequence
+from typing import TypeVar
+
+T = TypeVar("T")
 
 SlotValue = str | Sequence[str]
 
@@ -106,11 +109,11 @@ def expand(template: str, rng: random.Random, slots: Mapping[str, SlotValue] | N
     return tidy(text)
 
 
-def pick(options: Sequence[str], rng: random.Random) -> str:
+def pick(options: Sequence[T], rng: random.Random) -> T:
     return options[rng.randrange(len(options))]
 
 
-def weighted(options: Sequence[tuple[str, float]], rng: random.Random) -> str:
+def weighted(options: Sequence[tuple[T, float]], rng: random.Random) -> T:
     total = sum(w for _, w in options)
     x = rng.random() * total
     acc = 0.0
