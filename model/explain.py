@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 import numpy as np
 from pydantic import BaseModel, Field
 
-from divert.model.calibration import logit
+from divert.model.calibration import logit, sigmoid
 from divert.model.errors import InvalidInputError
 from divert.model.preprocess import preprocess
 
@@ -186,6 +186,7 @@ class _Attribution:
     baseline_output: np.ndarray | None  # (k,)
     completeness: bool
     rules: list[list[RuleFired]] = field(default_factory=list)
+    raw: np.ndarray | None = None  # the raw scores of all labels, when the method computed them already
 
     def completeness_errors(self) -> list[float | None]:
         if not self.completeness or self.baseline_output is None:
@@ -264,7 +265,12 @@ def _char_wb_occurrences(
     found: dict[str, list[dict[int, float]]] = {}
     for m in re.finditer(r"\S+", lowered):
         chunk_words = _words_in(owner, *_to_text(back, m.start(), m.end()))
-        for gram, first, last in _char_wb_ngrams(m.group(), lo, hi):
+        grams = _char_wb_ngrams(m.group(), lo, hi)
+        if len(chunk_words) <= 1:  # the usual case: every n-gram of the chunk comes from its one word (or none)
+            for gram, _, _ in grams:
+                found.setdefault(gram, []).append({chunk_words[0] if chunk_words else -1: 1.0})
+            continue
+        for gram, first, last in grams:
             start, end = _to_text(back, m.start() + first, m.start() + last)
             words = _words_in(owner, start, end) or _nearest(chunk_words, owner, start)
             found.setdefault(gram, []).append({w: 1.0 / len(words) for w in words})
@@ -319,14 +325,12 @@ def explain_tfidf(model: DivertModel, text: str, label_index: Sequence[int],
     scorer = cast("TfidfScorer", model.scorer)
     x = scorer.features([text]).tocsr()
     columns = x.indices
-    values = x.data
     shares = _share_matrix(scorer, text, _word_owner(len(text), words), len(words), columns)
-    coef = scorer.coef[np.asarray(label_index)][:, columns]  # (k, present)
-    contributions = (coef * values[None, :]) @ shares  # (k, n_words + 1)
-    intercept = scorer.intercept[np.asarray(label_index)]
-    output = np.asarray(scorer.logits([text]))[0, np.asarray(label_index)]
-    return _Attribution(words=contributions[:, :-1], unattributed=contributions[:, -1], output=output,
-                        baseline_output=intercept, completeness=True)
+    rows = np.asarray(label_index)
+    contributions = (scorer.coef[rows][:, columns] * x.data[None, :]) @ shares  # (k, n_words + 1)
+    logits = np.asarray(x @ scorer.coef.T)[0] + scorer.intercept  # what TfidfScorer.logits computes
+    return _Attribution(words=contributions[:, :-1], unattributed=contributions[:, -1], output=logits[rows],
+                        baseline_output=scorer.intercept[rows], completeness=True, raw=sigmoid(logits))
 
 
 # --------------------------------------------------------------------------------------------------- keywords
@@ -528,7 +532,7 @@ def _run(model: DivertModel, text: str, label_index: list[int], words: list[Word
 
 def _label_explanations(model: DivertModel, text: str, label_index: list[int], words: list[WordSpan],
                         result: _Attribution) -> list[LabelExplanation]:
-    raw = model.raw_scores([text])
+    raw = model.raw_scores([text]) if result.raw is None else result.raw[None, :]
     calibrated = model.calibrate(raw)[0]
     thresholds = model.threshold_vector
     errors = result.completeness_errors()

@@ -177,6 +177,10 @@ _f("m_minor", (),
     "C/O BACK PAIN, AMBULATORY"),
    ("<He> has a minor cut, bleeding controlled", "<He> twisted an ankle and can walk"),
    say=("it's just a little cut",), topic="injury")
+_f("m_superficial", (),
+   ("SUPERFICIAL CUTS, BLEEDING CONTROLLED", "SMALL CUTS, NOT BLEEDING MUCH", "SCRATCHES ONLY, BANDAGED", "MINOR LACS, BLEEDING STOPPED"),
+   ("The cuts are superficial and the bleeding is controlled", "Only small cuts, already bandaged"),
+   say=("they're not deep it stopped bleeding",), topic="bleeding", questions=Q_HURT)
 _f("m_lift", (),
    ("LIFT ASSIST", "REQ LIFT ASSIST, NO INJ", "NEEDS HELP GETTING UP, NO INJ", "LIFT ASSIST ONLY", "SLID OUT OF CHAIR, NO INJ"),
    ("Caller needs help getting <him> up, no injuries", "Lift assist only, not hurt"),

@@ -127,14 +127,14 @@ base("si_goodbye_text", "behavioral", ("suicide", "behavioral"), (("si_goodbye",
 base("si_bridge", "behavioral", ("suicide",), (("si_bridge",),),
      {"plain": (), "etoh": ETOH, "noweap": NOWEAP}, callers=BYST + OFC, places=("bridge",), subject="adult", holdout=True)
 base("si_cut", "behavioral", ("suicide", "bleeding"), (("si_cut",),),
-     {"bleeding": (("m_bleed",),), "superficial": (("m_minor",),), "etoh_bleeding": (("s_etoh",), ("m_bleed",)),
+     {"bleeding": (("m_bleed",),), "superficial": (("m_superficial",),), "etoh_bleeding": (("s_etoh",), ("m_bleed",)),
       "knife": KNIFE},
      callers=FAM + PROF + SELF, subject="young", places=("residence", "apartment", "school", "group_home"))
 base("si_pills_attempt", "behavioral", ("suicide", "overdose"), (("s_pills",), ("si_attempt", "si_ideation")),
      {"awake": (("m_cb",),), "hardwake": (("m_hardwake",),), "unresp": (("m_unresp",),), "etoh": ETOH},
      callers=FAM + PROF + SELF, subject="adult", places=("residence", "apartment", "motel"))
 base("si_hanging", "behavioral", ("suicide",), (("si_hanging",),),
-     {"notbreathing": (("m_notbreathing", "m_unresp"),), "breathing": (("m_cb",),)}, callers=FAM, subject="young")
+     {"notbreathing": (("m_notbreathing", "m_unresp"),), "hardwake": (("m_hardwake",),)}, callers=FAM, subject="young")
 base("si_gun_self", "behavioral", ("suicide", "violence"), (("si_ideation", "si_threat"), ("v_gun",)),
      {"plain": (), "etoh": ETOH, "barricaded": (("b_barricade",),), "gsw": (("m_gsw",),)},
      callers=FAM + SELF, subject="adult", places=("residence", "apartment", "parking_lot", "wooded"))

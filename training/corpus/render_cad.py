@@ -127,7 +127,7 @@ def opener(scn: Scenario, rng: random.Random) -> tuple[str, bool]:
     busy = cf in ("behavioral", "police")
     x = rng.random()
     # age/sex first ~14%, caller first ~6% (more for police/behavioural), sex/PT ~5%, otherwise nothing
-    p_age = 0.16 if cf in ("medical", "behavioral") else 0.08
+    p_age = 0.26 if cf in ("medical", "behavioral") else 0.14 if cf in ("police", "traffic") else 0.03
     p_caller = 0.12 if busy else 0.05
     if x < p_age:
         return agesex(scn, rng), rng.random() < 0.5
@@ -194,7 +194,9 @@ def context_pool(scn: Scenario, rng: random.Random) -> list[str]:
         pick(("OCCURRED APPROX <mins> MIN AGO", "ONGOING", "JUST HAPPENED", "SINCE THIS AM", "X<num> HRS",
               "STARTED APPROX <mins> MIN AGO", "CALL DROPPED CB MADE", "NFI", "DUP CALL SEE PREV", "<num>ND CALL",
               "ADV TO CALL BACK IF ANYTHING CHANGES", "ADV TO STAY ON LINE", "ADV NOT TO APPROACH"), rng),
-        agesex(scn, rng),
+        agesex(scn, rng) if cf in ("medical", "behavioral", "police", "traffic") else pick(
+            (f"ZONE {rng.randrange(1, 30)}", f"ETA {rng.randrange(3, 25)} MIN", f"{lexicon.unit_id(rng)} ENRT",
+             f"PREMISE #{rng.randrange(1000, 99999)}", f"{rng.randrange(2, 6)} UNITS ASSIGNED"), rng),
         pick((scn.address if rng.random() < 0.3 else f"#{scn.slots['apt']}", f"RM {scn.slots['apt']}",
               f"BLDG {rng.randrange(1, 30)}", f"{rng.randrange(1, 4)} FLOOR", f"LOT {rng.randrange(1, 40)}",
               f"SPACE {rng.randrange(1, 90)}", f"UNIT {rng.randrange(100, 400)}", f"X{rng.randrange(2, 4)}"), rng),
@@ -345,11 +347,12 @@ def render_cad(scn: Scenario, rng: random.Random, agency: Agency) -> Rendered:
         stamp = rng.random() < 0.4
         entry_sep = pick(("\n", "\n", " ", " ** ", " | "), rng)
         h, m, s = lexicon.clock(rng)
+        day = lexicon.date_str(rng)
         entries: list[tuple[str, bool]] = []
         for g in groups:
             body = sep.join(t for t, _ in g)
             if stamp:
-                prefix = _stamp(agency.ts_style, h, m, s, rng)
+                prefix = _stamp(agency.ts_style, h, m, s, rng, day)
                 body = f"{prefix} {body}"
                 secs = h * 3600 + m * 60 + s + rng.randrange(8, 300)
                 h, m, s = (secs // 3600) % 24, (secs // 60) % 60, secs % 60
@@ -368,8 +371,8 @@ def render_cad(scn: Scenario, rng: random.Random, agency: Agency) -> Rendered:
             protect = len(text)
 
     # boilerplate layers
-    emd_p = agency.emd_rate * (2.0 if cf == "medical" else 1.2 if cf in ("behavioral", "traffic") else 0.4)
-    if target > 45:
+    emd_p = agency.emd_rate * {"medical": 2.0, "behavioral": 1.2, "traffic": 1.2, "police": 0.5}.get(cf, 0.0)
+    if target > 45 and cf in ("medical", "behavioral", "traffic", "police"):
         emd_p += 0.25
     if rng.random() < emd_p:
         block = layers.emd_block(scn, rng)
@@ -429,12 +432,13 @@ def render_cad(scn: Scenario, rng: random.Random, agency: Agency) -> Rendered:
     return Rendered(text.strip(), used_es)
 
 
-def _stamp(style: str, h: int, m: int, s: int, rng: random.Random) -> str:
+def _stamp(style: str, h: int, m: int, s: int, rng: random.Random, day: str = "") -> str:
+    day = day or lexicon.date_str(rng)
     if style == "bracket":
         h12 = h % 12 or 12
-        return f"[{lexicon.date_str(rng)} {h12}:{m:02d}:{s:02d} {'AM' if h < 12 else 'PM'} : {pick(('POS3', 'DISP2', 'CT14', 'JMR', 'KLD'), rng)}]"
+        return f"[{day} {h12}:{m:02d}:{s:02d} {'AM' if h < 12 else 'PM'} : {pick(('POS3', 'DISP2', 'CT14', 'JMR', 'KLD'), rng)}]"
     if style == "date":
-        return f"{lexicon.date_str(rng)} {h:02d}:{m:02d}"
+        return f"{day} {h:02d}:{m:02d}"
     if style == "hm":
         return f"{h:02d}:{m:02d}"
     return f"{h:02d}:{m:02d}:{s:02d}"

@@ -102,6 +102,14 @@ def render_prose(scn: Scenario, rng: random.Random) -> Rendered:
         c = expand(context.pop(), rng, slots)
         sents.append(c)
         words += len(c.split())
+    if not any(ch.isdigit() for s in sents for ch in s) and rng.random() < 0.55:
+        opts = [f"Callback {lexicon.phone(rng)}", f"Unit {lexicon.unit_id(rng)} responding",
+                f"About {scn.slots['mins']} minutes ago"]
+        if scn.family.call_family in ("medical", "behavioral", "police", "traffic"):
+            opts += [f"{scn.subject.he.capitalize()} is {scn.subject.age}", f"Age {scn.subject.age}",
+                     f"{scn.subject.age} years old"]
+        num = pick(opts, rng)
+        sents.insert(rng.randrange(1, len(sents) + 1), num)
     # join: mostly sentences; some comma-chained
     out: list[str] = []
     for s in sents:
