@@ -171,8 +171,8 @@ def read_texts(path: Path, seed: int) -> list[str]:
 
 
 def method_report(model: DivertModel, texts: list[str], method: str, args: argparse.Namespace) -> dict[str, Any]:
-    flagged = model.predict(texts).decisions.any(axis=1)
-    chosen = [t for t, f in zip(texts, flagged, strict=True) if f][: args.n]
+    decisions = model.predict(texts).decisions
+    chosen = [t for t, row in zip(texts, decisions, strict=True) if bool(row.any())][: args.n]
     curves, pairs, notes = deletion_curves(model, chosen, method, args.k_max, args.seeds, args.seed)
     score = curves.means(curves.score)
     ratio = score["top"][2] / score["random"][2] if args.k_max >= 3 and score["random"][2] > 0 else float("nan")

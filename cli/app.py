@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from divert.cli import data, evaluate, explain, serve, train, up
+from divert.cli import audit, data, evaluate, explain, serve, train, up
 
 app = typer.Typer(
     name="divert",
@@ -18,6 +18,8 @@ app = typer.Typer(
 )
 app.add_typer(data.app, name="data", help="Generate, validate and profile labeled datasets.")
 app.add_typer(evaluate.app, name="eval", help="Robustness and other checks of a trained model.")
+app.add_typer(audit.app, name="audit")
+app.add_typer(audit.feedback_app, name="feedback")
 train.register(app)
 serve.register(app)
 up.register(app)

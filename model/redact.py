@@ -27,7 +27,7 @@ import re
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 PiiType = Literal["NAME", "PHONE", "EMAIL", "ADDRESS", "DOB", "ID"]
 PII_TYPES: tuple[PiiType, ...] = ("NAME", "PHONE", "EMAIL", "ADDRESS", "DOB", "ID")
@@ -65,7 +65,7 @@ def keyed_hash(text: str, key: str | bytes) -> str:
 # ------------------------------------------------------------------------------------------- vocabulary
 
 # Dispatch jargon and words that follow a cue in CAD text: never a name, never a street word.
-JARGON: frozenset[str] = frozenset("""
+_JARGON_WORDS = """
 rp r/p subj subjs susp pt pts vic vict comp compl caller callers cb c/b cbk adv advs advises advised states stated
 stating says said reports reported reporting req reqs requests requesting requested called calling heard sees saw
 seen etoh intox w/m w/f b/m b/f h/m h/f a/m a/f wm wf bm bf hm hf yom yof yo yoa y/o yrs yr dob unk unkn neg pos
@@ -83,7 +83,8 @@ okay ok yes no not none nothing now still also again per via
 north south east west northbound southbound eastbound westbound
 calm worried concerned upset outside inside description desc addr loc location gsw sts callback supervisor
 habla espanol spanish speaking english language interpreter translator resd residence business
-""".split())
+"""
+JARGON: frozenset[str] = frozenset(_JARGON_WORDS.split())
 
 _STREET_SUFFIX = (r"(?:ST|STREET|AVE|AV|AVENUE|RD|ROAD|BLVD|BOULEVARD|DR|DRIVE|LN|LANE|CT|COURT|WAY|PL|PLACE|TER|"
                   r"TERRACE|PKWY|PARKWAY|CIR|CIRCLE|HWY|HIGHWAY|TRL|TRAIL|LOOP|SQ|SQUARE|ROW|RUN|PIKE|XING)")
@@ -149,8 +150,8 @@ class Redactor:
     """Finds and replaces personal data. The spaCy pipeline is loaded on first use, once per Redactor (and
     shared by every Redactor of the same model); `use_ner=False` uses the patterns alone (no spaCy)."""
 
-    _shared: dict[str, Any] = {}
-    _lock = threading.Lock()
+    _shared: ClassVar[dict[str, Any]] = {}
+    _lock: ClassVar[threading.Lock] = threading.Lock()
 
     def __init__(self, model: str = DEFAULT_SPACY_MODEL, *, use_ner: bool = True) -> None:
         self.model = model

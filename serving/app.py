@@ -7,12 +7,14 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi.routing import APIRoute
 
 import divert
 from divert.serving import routes_classify, routes_explain, routes_health, routes_model
+from divert.serving.audit import routes as audit_routes
+from divert.serving.audit.recorder import AuditService, start_clock
 from divert.serving.errors import install_error_handlers
 from divert.serving.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from divert.serving.settings import ServingSettings, load_settings
@@ -27,21 +29,28 @@ Send the API key in `X-API-Key`. Errors always answer `{"error": {"code", "messa
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     state: AppState = app.state.divert
+    await run_in_threadpool(app.state.audit.start)  # migrations and the redactor; a store that is down is logged
     if state.settings.model_load == "blocking":
         await run_in_threadpool(state.load_at_start)
     else:
         threading.Thread(target=state.load_at_start, name="divert-model-load", daemon=True).start()
     yield
+    app.state.audit.store.dispose()
 
 
 def create_app(settings: ServingSettings | None = None, *, loader: ModelLoader | None = None) -> FastAPI:
     """Build the API. `settings` default to the `DIVERT_*` environment; `loader` replaces registry loading."""
     settings = settings or load_settings()
     state = AppState(settings, loader=loader)
-    app = FastAPI(title="divert", version=divert.__version__, description=DESCRIPTION, lifespan=lifespan)
+    audit = AuditService(settings)  # refuses an unset audit_hash_key outside dev mode
+    state.readiness.add("audit_store", audit.check)
+    app = FastAPI(title="divert", version=divert.__version__, description=DESCRIPTION, lifespan=lifespan,
+                  dependencies=[Depends(start_clock)])
     app.state.divert = state
+    app.state.audit = audit
     install_error_handlers(app)
-    routers = (routes_classify.router, routes_explain.router, routes_model.router, routes_health.router)
+    routers = (routes_classify.router, routes_explain.router, routes_model.router, routes_health.router,
+               audit_routes.router)
     for router in routers:
         app.include_router(router)
     # Last added runs first: ids and timing wrap the size limit, so a 413 is counted and carries an id.

@@ -28,7 +28,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         (422, "malformed_json, invalid_body, unknown_field, missing_field, missing_text, both_text_and_transcript, "
               "not_text, invalid_type, value_too_long, invalid_value, empty_text, text_too_long, empty_batch, "
               "too_many_notes, invalid_context_time"),
-        (503, "model_not_loaded"),
+        (503, "model_not_loaded, audit_unavailable"),
     )
 }
 
@@ -63,6 +63,7 @@ def classify(
     batch = isinstance(body, BatchRequest)
     notes = body.notes if isinstance(body, BatchRequest) else [body]
     answer = state.service.classify(notes, batch=batch, namespace=principal.key_id)
+    request.app.state.audit.record_classification(request, principal.key_id, state.service, notes, answer, batch=batch)
     state.metrics.observe_results(answer.results)
     request_id = request_id_of(request) or ""
     log.info("classified request_id=%s key=%s notes=%d flagged=%d model_version=%s", request_id,

@@ -76,6 +76,8 @@ def explain_note(
 ) -> ExplainResponse:
     parsed = parse_note(body, max_chars=settings.max_note_chars)
     explanation = explain(loaded.model, parsed.text, body.labels, method=body.method, n_steps=body.n_steps)
+    request.app.state.audit.record_explanation(request, principal.key_id, loaded, explanation,
+                                               call_id=parsed.call_id, input_kind=parsed.kind)
     request_id = request_id_of(request) or ""
     log.info("explained request_id=%s key=%s method=%s labels=%d model_version=%s", request_id, principal.key_id,
              explanation.method, len(explanation.labels), model_version(loaded))

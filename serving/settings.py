@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 from pathlib import Path
 from typing import Any, Literal, Self
 
@@ -18,6 +19,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PrivateAttr,
+    SecretStr,
     ValidationError,
     field_validator,
     model_validator,
@@ -89,7 +91,22 @@ class ServingSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
 
+    # The audit trail (`divert.serving.audit`): every /v1/classify and /v1/explain answer, with redacted text.
+    audit_url: str = Field(default="sqlite:///divert-audit.db",
+                           description="SQLAlchemy URL of the audit store: SQLite (default) or postgresql://...")
+    audit_required: bool = Field(
+        default=True, description="true: refuse (503 audit_unavailable) an answer that could not be recorded; "
+                                  "false: answer anyway, log that it was not recorded")
+    audit_hash_key: SecretStr | None = Field(
+        default=None, description="HMAC key for the keyed hash of each note's text (required unless "
+                                  "allow_dev_keys, where a per-process random key is used)")
+    retention_days: int = Field(default=365, ge=1, description="`divert audit purge` default: older records go")
+    review_second_model_ref: str | None = Field(
+        default=None, description="a second model (e.g. TF-IDF) whose disagreement ranks the review queue; "
+                                  "None: that term is skipped")
+
     _keys: list[ApiKeySpec] = PrivateAttr(default_factory=list)
+    _dev_hash_key: str | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _safe(self) -> Self:
@@ -113,6 +130,22 @@ class ServingSettings(BaseSettings):
             seen_hashes.add(key.sha256)
         self._keys = keys
         return self
+
+    def audit_key(self) -> str:
+        """The audit hash key. Refused when unset (except with development keys, which get a random key per
+        process: hashes then match only within one run) or shorter than 16 characters. Checked by `create_app`."""
+        if self.audit_hash_key is None:
+            if not self.allow_dev_keys:
+                raise SettingsError("invalid serving settings: audit_hash_key: not configured; set "
+                                    "DIVERT_AUDIT_HASH_KEY to a long random secret (or use `divert serve --dev-key` "
+                                    "on your own machine)")
+            if self._dev_hash_key is None:
+                self._dev_hash_key = secrets.token_urlsafe(32)
+            return self._dev_hash_key
+        key = self.audit_hash_key.get_secret_value()
+        if len(key) < 16:
+            raise SettingsError("invalid serving settings: audit_hash_key: must have at least 16 characters")
+        return key
 
     @property
     def all_api_keys(self) -> list[ApiKeySpec]:

@@ -85,7 +85,8 @@ def headers(role: str) -> dict[str, str]:
 def make_settings(model_ref: str | Path, **overrides: Any) -> ServingSettings:
     """Settings with one key per role; the model loads before the app takes traffic unless overridden."""
     keys = [{"id": f"{role}-key", "roles": [role], "sha256": hash_key(key)} for role, key in KEYS.items()]
-    base: dict[str, Any] = {"model_ref": str(model_ref), "api_keys": keys, "model_load": "blocking"}
+    base: dict[str, Any] = {"model_ref": str(model_ref), "api_keys": keys, "model_load": "blocking",
+                            "audit_url": "sqlite://", "audit_hash_key": "test-audit-hash-key-0123456789"}
     return ServingSettings(**(base | overrides))
 
 

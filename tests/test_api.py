@@ -178,7 +178,8 @@ def test_before_the_model_is_loaded_traffic_is_refused(tiny_tfidf_bundle: Path) 
     assert client.get("/healthz").status_code == 200
     ready = client.get("/readyz")
     assert ready.status_code == 503
-    assert ready.json() == {"ready": False, "checks": {"model": {"ok": False, "detail": "loading"}}}
+    assert ready.json() == {"ready": False, "checks": {"model": {"ok": False, "detail": "loading"},
+                                                       "audit_store": {"ok": True, "detail": "sqlite"}}}
     refused = client.post("/v1/classify", json=NOTES[0], headers=CAD)
     assert refused.status_code == 503
     assert refused.json()["error"]["code"] == "model_not_loaded"
@@ -224,7 +225,7 @@ def test_a_failed_blocking_load_stops_the_start(tmp_path: Path) -> None:
 
 def test_readiness_checks_can_be_added(client: TestClient) -> None:
     checks = state_of(client).readiness
-    checks.add("audit_store", lambda: CheckResult(False, "unreachable"))
+    checks.add("search_index", lambda: CheckResult(False, "unreachable"))
 
     async def raising() -> CheckResult:
         raise ConnectionError("refused")
@@ -234,11 +235,12 @@ def test_readiness_checks_can_be_added(client: TestClient) -> None:
     assert ready.status_code == 503
     assert ready.json()["checks"] == {
         "model": {"ok": True, "detail": ready.json()["checks"]["model"]["detail"]},
-        "audit_store": {"ok": False, "detail": "unreachable"},
+        "audit_store": {"ok": True, "detail": "sqlite"},
+        "search_index": {"ok": False, "detail": "unreachable"},
         "queue": {"ok": False, "detail": "check failed: ConnectionError"},
     }
     with pytest.raises(ValueError, match="already registered"):
-        checks.add("audit_store", lambda: CheckResult(True))
+        checks.add("search_index", lambda: CheckResult(True))
 
 
 # --------------------------------------------------------------------------------------------- metrics

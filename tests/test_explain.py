@@ -33,8 +33,8 @@ CAD = "RP ADV SUBJ W/ KNIFE // 10-4 C/B; CALLER: he's 5'11\" (UNK) @ 12:30 -- NO
 CORPUS_TRAIN = Path(__file__).resolve().parents[1] / "data" / "corpus" / "train.jsonl"
 
 TRIGGER = "zorblax"  # a made-up word (several word pieces) that alone sets violence_risk in the tiny set
-FILLER = ("caller reports neighbor loud music parking lot vehicle blocking driveway male female near store "
-          "advised units area check door yard street").split()
+FILLER = ["caller", "reports", "neighbor", "loud", "music", "parking", "lot", "vehicle", "blocking", "driveway",
+          "male", "female", "near", "store", "advised", "units", "area", "check", "door", "yard", "street"]
 
 
 def transcript_text() -> str:
@@ -245,11 +245,11 @@ def test_the_negation_cue_pushes_away_from_violence(corpus_tfidf: DivertModel, t
     assert attribution(lab, "no") < 0
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "a model limitation, reported faithfully: the corpus-trained TF-IDF gives the 'weapons' unigram and character "
-    "n-grams more positive weight than 'no' and the 'no weapons' bigram take away, so the phrase nets a small "
-    "positive exact contribution (and deleting 'NO WPNS' / 'DENIES WEAPONS' lowers the violence logit in most "
-    "test notes). Needs negation-aware features in training, not a different explainer."))
+# A model limitation, reported faithfully, not an explainer bug: the corpus-trained TF-IDF gives the 'weapons'
+# unigram and character n-grams more positive weight than 'no' and the 'no weapons' bigram take away, so the
+# phrase nets a small positive exact contribution; deleting 'NO WPNS' / 'DENIES WEAPONS' from test notes even
+# lowers the violence logit. Fixing it needs negation-aware features in training.
+@pytest.mark.xfail(strict=False, reason="corpus TF-IDF weighs 'weapons' over its negation (model limitation)")
 @pytest.mark.parametrize("text", NEGATED_WEAPONS)
 def test_no_weapons_does_not_push_towards_violence(corpus_tfidf: DivertModel, text: str) -> None:
     lab = explain(corpus_tfidf, text, ["violence_risk"]).labels[0]

@@ -12,6 +12,13 @@ def _cell(rep: dict[str, Any] | None) -> str:
     return f"{rep['macro_f1']:.3f} ({lo:.3f}-{hi:.3f})" if lo == lo else f"{rep['macro_f1']:.3f}"
 
 
+def _label_cell(m: dict[str, Any] | None) -> str:
+    if m is None:
+        return "-"
+    lo, hi = m.get("f1_ci", [float("nan"), float("nan")])
+    return f"{m['f1']:.3f} ({lo:.2f}-{hi:.2f})" if lo == lo else f"{m['f1']:.3f}"
+
+
 def comparison_markdown(runs: list[tuple[str, str, dict[str, dict[str, Any]]]]) -> str:
     """`runs`: (run id, model kind, reports by set). Macro F1 with 95% bootstrap intervals."""
     sets = [s for s in ("test", "challenge", "handwritten") if any(s in r for _, _, r in runs)]
@@ -30,9 +37,9 @@ def comparison_markdown(runs: list[tuple[str, str, dict[str, dict[str, Any]]]]) 
             lines.append(f"| {kind} | " + " | ".join(_cell(by_style.get(st)) for st in styles) + " |")
     labels = sorted({lab for _, _, r in runs for s in sets for lab in r.get(s, {}).get("labels", {})})
     for set_name in sets:
-        lines += ["", f"{set_name} set: F1 per label", "", "| model | " + " | ".join(labels) + " |",
+        lines += ["", f"{set_name} set: F1 per label (95% CI)", "", "| model | " + " | ".join(labels) + " |",
                   "|---|" + "---|" * len(labels)]
         for _, kind, reports in runs:
             per = reports.get(set_name, {}).get("labels", {})
-            lines.append(f"| {kind} | " + " | ".join(f"{per[lab]['f1']:.3f}" if lab in per else "-" for lab in labels) + " |")
+            lines.append(f"| {kind} | " + " | ".join(_label_cell(per.get(lab)) for lab in labels) + " |")
     return "\n".join(lines) + "\n"

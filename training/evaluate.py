@@ -50,25 +50,41 @@ def label_metrics(scores: np.ndarray, y: np.ndarray, threshold: float) -> dict[s
     }
 
 
-def macro_f1(decisions: np.ndarray, y: np.ndarray) -> float:
-    f1s = []
+def per_label_f1(decisions: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """F1 per label over known rows; NaN for a label with no positives in this set (F1 is undefined)."""
+    out = np.full(y.shape[1], np.nan)
     for j in range(y.shape[1]):
         known = ~np.isnan(y[:, j])
         d, t = decisions[known, j], y[known, j].astype(bool)
-        if t.sum() == 0:
-            continue  # F1 is undefined for a label with no positives in this set
-        f1s.append(_f1(int((d & t).sum()), int((d & ~t).sum()), int((~d & t).sum())))
-    return float(np.mean(f1s)) if f1s else float("nan")
+        if t.sum():
+            out[j] = _f1(int((d & t).sum()), int((d & ~t).sum()), int((~d & t).sum()))
+    return out
+
+
+def macro_f1(decisions: np.ndarray, y: np.ndarray) -> float:
+    f1s = per_label_f1(decisions, y)
+    return float(np.nanmean(f1s)) if not np.isnan(f1s).all() else float("nan")
+
+
+def bootstrap_f1(decisions: np.ndarray, y: np.ndarray, samples: int, seed: int = 0
+                 ) -> tuple[tuple[float, float], np.ndarray]:
+    """95% percentile intervals over row resamples: of macro F1, and of each label's F1 (shape (L, 2))."""
+    if samples <= 0 or len(y) == 0:
+        return (float("nan"), float("nan")), np.full((y.shape[1], 2), np.nan)
+    rng = np.random.default_rng(seed)
+    per = np.array([per_label_f1(decisions[idx], y[idx])
+                    for idx in (rng.integers(0, len(y), len(y)) for _ in range(samples))])
+    with np.errstate(all="ignore"):
+        macro = np.nanmean(np.where(np.isnan(per).all(axis=1, keepdims=True), 0.0, per), axis=1)
+    lo, hi = np.nanpercentile(macro, [2.5, 97.5])
+    labels_ci = np.array([np.nanpercentile(per[:, j], [2.5, 97.5]) if not np.isnan(per[:, j]).all()
+                          else [np.nan, np.nan] for j in range(y.shape[1])])
+    return (float(lo), float(hi)), labels_ci
 
 
 def bootstrap_macro_f1(decisions: np.ndarray, y: np.ndarray, samples: int, seed: int = 0) -> tuple[float, float]:
     """95% percentile interval of macro F1 over row resamples."""
-    if samples <= 0 or len(y) == 0:
-        return float("nan"), float("nan")
-    rng = np.random.default_rng(seed)
-    values = [macro_f1(decisions[idx], y[idx]) for idx in (rng.integers(0, len(y), len(y)) for _ in range(samples))]
-    lo, hi = np.nanpercentile(values, [2.5, 97.5])
-    return float(lo), float(hi)
+    return bootstrap_f1(decisions, y, samples, seed)[0]
 
 
 def length_bucket(text: str) -> str:
@@ -80,12 +96,13 @@ def evaluate(scores: np.ndarray, y: np.ndarray, thresholds: np.ndarray, names: t
              metas: list[dict[str, Any]], texts: list[str], *, bootstrap: int = 1000, seed: int = 0) -> dict[str, Any]:
     """Full report of one evaluation set."""
     decisions = scores >= thresholds[None, :]
-    lo, hi = bootstrap_macro_f1(decisions, y, bootstrap, seed)
+    (lo, hi), labels_ci = bootstrap_f1(decisions, y, bootstrap, seed)
     report: dict[str, Any] = {
         "n": len(y),
         "macro_f1": macro_f1(decisions, y),
         "macro_f1_ci": [lo, hi],
-        "labels": {name: label_metrics(scores[:, j], y[:, j], float(thresholds[j])) for j, name in enumerate(names)},
+        "labels": {name: label_metrics(scores[:, j], y[:, j], float(thresholds[j]))
+                   | {"f1_ci": [float(labels_ci[j, 0]), float(labels_ci[j, 1])]} for j, name in enumerate(names)},
     }
     report["macro_pr_auc"] = float(np.nanmean([m["pr_auc"] for m in report["labels"].values()]))
     report["slices"] = _slices(scores, decisions, y, names, metas, texts, bootstrap, seed)

@@ -39,10 +39,11 @@ def render(*, name: str, kind: str, config: dict[str, Any], data: dict[str, Any]
         lo, hi = rep["macro_f1_ci"]
         lines.append(f"| {set_name} | {rep['n']} | {_fmt(rep['macro_f1'])} | {_fmt(lo)}-{_fmt(hi)} | {_fmt(rep['macro_pr_auc'])} |")
     for set_name, rep in reports.items():
-        lines += ["", f"### {set_name}: per label", "| label | P | R | F1 | PR-AUC | ROC-AUC | Brier | ECE | pos |",
-                  "|---|---|---|---|---|---|---|---|---|"]
+        lines += ["", f"### {set_name}: per label", "| label | P | R | F1 | F1 95% CI | PR-AUC | ROC-AUC | Brier | ECE | pos |",
+                  "|---|---|---|---|---|---|---|---|---|---|"]
         for label, m in rep["labels"].items():
-            lines.append(f"| {label} | {_fmt(m['precision'])} | {_fmt(m['recall'])} | {_fmt(m['f1'])} | "
+            lo, hi = m.get("f1_ci", [float("nan"), float("nan")])
+            lines.append(f"| {label} | {_fmt(m['precision'])} | {_fmt(m['recall'])} | {_fmt(m['f1'])} | {_fmt(lo)}-{_fmt(hi)} | "
                          f"{_fmt(m['pr_auc'])} | {_fmt(m['roc_auc'])} | {_fmt(m['brier'])} | {_fmt(m['ece'])} | {int(m['positives'])} |")
         styles = rep.get("slices", {}).get("style", {})
         if styles:

@@ -1,0 +1,226 @@
+"""`AuditService`: what the API routes call to record an answer, and what the auditor routes read through.
+
+Recording redacts every note (`divert.model.redact.Redactor`) and hashes the text the model read with the keyed
+hash, then writes one row per note in one transaction, after the answer is computed and before it is returned.
+If that fails (store down, redaction failing) and `audit_required` is true, the route answers 503
+`audit_unavailable` instead of the unrecorded prediction; with `audit_required` false it answers and logs that
+the answer was not recorded. Logs never hold note text.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from fastapi import Request
+
+from divert.model.redact import PLACEHOLDERS, RedactionResult, Redactor, keyed_hash, offset_map
+from divert.serving.audit.models import Prediction
+from divert.serving.audit.queue import NO_SECOND_MODEL, Candidate, Ranked, rank
+from divert.serving.audit.store import AuditStore, AuditUnavailable, flags_column
+from divert.serving.errors import ServingError, request_id_of
+from divert.serving.settings import ServingSettings
+
+if TYPE_CHECKING:
+    from divert.model.explain import Explanation
+    from divert.model.inputs import NoteInput
+    from divert.model.pyfunc import LoadedModel
+    from divert.serving.service import Classification, ClassificationService
+    from divert.serving.state import CheckResult
+
+log = logging.getLogger("divert.serving.audit")
+
+CLOCK_ATTR = "audit_started"
+
+
+def start_clock(request: Request) -> None:
+    """App-level dependency: when the route started, for the recorded latency."""
+    setattr(request.state, CLOCK_ATTR, time.perf_counter())
+
+
+def _latency_ms(request: Request) -> float | None:
+    started = getattr(request.state, CLOCK_ATTR, None)
+    return None if started is None else (time.perf_counter() - started) * 1000
+
+
+class AuditService:
+    def __init__(self, settings: ServingSettings, *, store: AuditStore | None = None,
+                 redactor: Redactor | None = None) -> None:
+        self.required = settings.audit_required
+        self._hash_key = settings.audit_key()  # refuses an unset key outside dev mode
+        self.store = store or AuditStore(settings.audit_url)
+        self.redactor = redactor or Redactor()
+        self.second_model_ref = settings.review_second_model_ref
+        self._settings = settings
+        self._second: LoadedModel | None = None
+        self._second_lock = threading.Lock()
+        self._second_cache: dict[int, tuple[dict[str, float], dict[str, float]]] = {}
+
+    # --------------------------------------------------------------------------------- life cycle
+
+    def start(self) -> None:
+        """At start-up: load the redactor and run the migrations. A store that is down is logged, not raised
+        (it is retried on the next record; /readyz reports it)."""
+        self.redactor.load()
+        try:
+            self.store.migrate()
+        except AuditUnavailable as exc:
+            log.warning("audit store not ready at start-up (%s); audit_required=%s", exc, self.required)
+
+    def check(self) -> CheckResult:
+        from divert.serving.state import CheckResult
+
+        try:
+            self.store.ping()
+            self.store.ensure_migrated(retry_after_s=0)
+        except AuditUnavailable as exc:
+            if self.required:
+                return CheckResult(False, str(exc))
+            return CheckResult(True, f"{exc}; audit_required=false: answering without recording")
+        return CheckResult(True, self.store.dialect)
+
+    def hash(self, text: str) -> str:
+        return keyed_hash(text, self._hash_key)
+
+    # ------------------------------------------------------------------------------------ record
+
+    def _persist(self, request: Request, what: str, build: Any) -> None:
+        rid = request_id_of(request) or ""
+        try:
+            rows: list[Prediction] = build()
+            self.store.record(rows)
+        except Exception as exc:  # store down, redaction failing: never a silent unrecorded answer
+            reason = str(exc) if isinstance(exc, AuditUnavailable) else type(exc).__name__
+            if self.required:
+                log.error("audit record failed request_id=%s endpoint=%s reason=%s: refusing the answer", rid,
+                          what, reason)
+                raise ServingError("audit_unavailable", "the answer could not be recorded in the audit store "
+                                   "and recording is required; retry later") from exc
+            log.warning("audit record failed request_id=%s endpoint=%s reason=%s: answered unrecorded", rid,
+                        what, reason)
+
+    def record_classification(self, request: Request, key_id: str, service: ClassificationService,
+                              notes: Sequence[NoteInput], answer: Classification, *, batch: bool) -> None:
+        latency = _latency_ms(request)
+
+        def build() -> list[Prediction]:
+            parsed = service.parse(notes, batch=batch)
+            now = datetime.now(UTC)
+            rows = []
+            for note, result in zip(parsed, answer.results, strict=True):
+                red = self.redactor.redact(note.text)
+                decisions = {name: ls.decision for name, ls in result.labels.items()}
+                rec = result.recommendation
+                rows.append(Prediction(
+                    request_id=request_id_of(request) or "", item_index=result.index, endpoint="classify",
+                    created_at=now, key_id=key_id, call_id=result.call_id, model_name=answer.model.name,
+                    model_version=answer.model_version, policy_version=answer.policy_version,
+                    input_kind=note.kind, text_redacted=red.text, text_hash=self.hash(note.text),
+                    redactions=red.counts(), scores={n: ls.score for n, ls in result.labels.items()},
+                    thresholds={n: ls.threshold for n, ls in result.labels.items()}, decisions=decisions,
+                    flags=flags_column(decisions), recommendation=rec.primary,
+                    recommendation_detail=rec.model_dump(mode="json"),  # policy output: no note text
+                    explanation=None, latency_ms=latency))
+            return rows
+
+        self._persist(request, "classify", build)
+
+    def record_explanation(self, request: Request, key_id: str, loaded: LoadedModel, explanation: Explanation,
+                           *, call_id: str | None, input_kind: str) -> None:
+        """Record one /v1/explain answer (the routes_explain route calls this before returning)."""
+        from divert.serving.service import model_version
+
+        latency = _latency_ms(request)
+
+        def build() -> list[Prediction]:
+            text = explanation.text
+            red = self.redactor.redact(text)
+            labels = explanation.labels
+            decisions = {lab.label: lab.decision for lab in labels}
+            return [Prediction(
+                request_id=request_id_of(request) or "", item_index=0, endpoint="explain",
+                created_at=datetime.now(UTC), key_id=key_id, call_id=call_id, model_name=loaded.name,
+                model_version=model_version(loaded), policy_version=None, input_kind=input_kind,
+                text_redacted=red.text, text_hash=self.hash(text), redactions=red.counts(),
+                scores={lab.label: lab.score for lab in labels}, thresholds={lab.label: lab.threshold for lab in labels},
+                decisions=decisions, flags=flags_column(decisions), recommendation=None, recommendation_detail=None,
+                explanation=redact_explanation(explanation.model_dump(mode="json"), red), latency_ms=latency)]
+
+        self._persist(request, "explain", build)
+
+    # ------------------------------------------------------------------------------------ queue
+
+    def second_model(self) -> LoadedModel | None:
+        if self.second_model_ref is None:
+            return None
+        with self._second_lock:
+            if self._second is None:
+                from divert.model.pyfunc import load_model
+
+                self._second = load_model(self.second_model_ref, registered_model=self._settings.registered_model,
+                                          tracking_uri=self._settings.tracking_uri)
+        return self._second
+
+    def _second_scores(self, preds: Sequence[Prediction]) -> dict[int, tuple[dict[str, float], dict[str, float]]]:
+        second = self.second_model()
+        if second is None:
+            return {}
+        missing = [p for p in preds if p.id not in self._second_cache]
+        if missing:
+            out = second.model.predict([p.text_redacted for p in missing])
+            for i, p in enumerate(missing):
+                row = out.row(i)
+                self._second_cache[p.id] = ({n: float(v["score"]) for n, v in row.items()},
+                                            {n: float(v["threshold"]) for n, v in row.items()})
+            if len(self._second_cache) > 50_000:
+                self._second_cache.clear()
+        return {p.id: self._second_cache[p.id] for p in preds}
+
+    def queue(self, *, limit: int, candidates: int = 2000) -> tuple[list[tuple[Ranked, Prediction]], list[str]]:
+        preds = self.store.unreviewed(limit=candidates)
+        second = self._second_scores(preds)
+        notes = [] if self.second_model_ref else [NO_SECOND_MODEL]
+        by_id = {p.id: p for p in preds}
+        items = [Candidate(id=p.id, group=f"call:{p.key_id}:{p.call_id}" if p.call_id else f"text:{p.text_hash}",
+                           scores=p.scores, thresholds=p.thresholds,
+                           second_scores=second[p.id][0] if p.id in second else None,
+                           second_thresholds=second[p.id][1] if p.id in second else None) for p in preds]
+        return [(r, by_id[r.id]) for r in rank(items, limit=limit)], notes
+
+
+def redact_explanation(explanation: dict[str, Any], red: RedactionResult) -> dict[str, Any]:
+    """An explanation with its text redacted and every word and rule offset carried over to the redacted text.
+    Words inside a redacted span become the placeholder (attributions of several such words are summed)."""
+    original = explanation["text"]
+    mapping = offset_map(original, red.spans)
+    out = {**explanation, "text": red.text, "redacted": True}
+    labels = []
+    for label in explanation.get("labels", []):
+        words: dict[tuple[int, int], dict[str, Any]] = {}
+        for w in label.get("words", []):
+            s, e = _widen(mapping[w["start"]], mapping[w["end"]], red, mapping, w["start"], w["end"])
+            key = (s, e)
+            if key in words:
+                words[key]["attribution"] += w["attribution"]
+            else:
+                words[key] = {**w, "start": s, "end": e, "word": red.text[s:e]}
+        rules = []
+        for r in label.get("rules", []):
+            s, e = _widen(mapping[r["start"]], mapping[r["end"]], red, mapping, r["start"], r["end"])
+            rules.append({**r, "start": s, "end": e, "text": red.text[s:e]})
+        labels.append({**label, "words": list(words.values()), "rules": rules})
+    out["labels"] = labels
+    return out
+
+
+def _widen(s: int, e: int, red: RedactionResult, mapping: list[int], os_: int, oe: int) -> tuple[int, int]:
+    """Offsets that touch a redacted span cover its whole placeholder."""
+    for kind, ps, pe in red.spans:
+        if os_ < pe and oe > ps:
+            start = mapping[ps]
+            s, e = min(s, start), max(e, start + len(PLACEHOLDERS[kind]))
+    return s, e
