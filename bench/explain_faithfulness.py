@@ -11,7 +11,9 @@ The deletion curve is the mean drop of the calibrated score (and of the raw logi
 the top 3 words drops the flagged label's score at least twice as much as deleting 3 random words.
 
 Latency: one explanation of one note (all labels, the method under test), warm, on `--latency-n` notes;
-p50 and p95 in milliseconds.
+p50 and p95 wall-clock milliseconds, plus the process CPU time (robust to other load on a shared machine; torch
+uses every core, so CPU time over the thread count approximates the wall time on an idle machine) and the load
+average at the end of the run.
 
     python bench/explain_faithfulness.py --model champion --data data/corpus/test.jsonl --n 200
     python bench/explain_faithfulness.py --model path/to/bundle --method integrated_gradients --method occlusion
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import sys
@@ -144,12 +147,16 @@ def latency_ms(model: DivertModel, texts: list[str], method: str, warmup: int = 
     for text in texts[:warmup]:
         explain(model, text, method=method)
     times: list[float] = []
+    cpu: list[float] = []
     for text in texts:
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         explain(model, text, method=method)
         times.append((time.perf_counter() - started) * 1000)
+        cpu.append((time.process_time() - cpu_started) * 1000)
     return {"p50_ms": float(np.percentile(times, 50)), "p95_ms": float(np.percentile(times, 95)),
-            "mean_ms": float(statistics.fmean(times)), "n": len(times)}
+            "mean_ms": float(statistics.fmean(times)), "n": len(times),
+            "cpu_p50_ms": float(np.percentile(cpu, 50)), "cpu_p95_ms": float(np.percentile(cpu, 95)),
+            "load_average_1m": os.getloadavg()[0]}
 
 
 def completeness(model: DivertModel, texts: list[str], method: str) -> dict[str, float] | None:
@@ -185,25 +192,25 @@ def method_report(model: DivertModel, texts: list[str], method: str, args: argpa
     }
 
 
-def print_report(report: dict[str, Any]) -> None:
+def print_result(kind: str, k_max: int, result: dict[str, Any]) -> None:
     from rich.console import Console
     from rich.table import Table
 
     console = Console()
-    for result in report["methods"]:
-        table = Table(title=f"{report['model_kind']} · {result['method']} · {result['pairs']} flagged (note, label) "
-                            f"pairs on {result['notes']} notes: mean score drop")
-        table.add_column("words removed")
-        for s in STRATEGIES:
-            table.add_column(s, justify="right")
-        for k in range(report["k_max"]):
-            table.add_row(str(k + 1), *(f"{result['score_drop'][s][k]:.3f}" for s in STRATEGIES))
-        console.print(table)
-        lat = result["latency"]
-        console.print(f"top3/random3 = {result['top3_over_random3']:.2f} (target >= 2: "
-                      f"{'met' if result['target_met'] else 'NOT met'}); latency p50 {lat['p50_ms']:.1f} ms, "
-                      f"p95 {lat['p95_ms']:.1f} ms over {lat['n']} notes; completeness error "
-                      f"{result['completeness_error']}")
+    table = Table(title=f"{kind} · {result['method']} · {result['pairs']} flagged (note, label) pairs on "
+                        f"{result['notes']} notes: mean score drop")
+    table.add_column("words removed")
+    for s in STRATEGIES:
+        table.add_column(s, justify="right")
+    for k in range(k_max):
+        table.add_row(str(k + 1), *(f"{result['score_drop'][s][k]:.3f}" for s in STRATEGIES))
+    console.print(table)
+    lat = result["latency"]
+    console.print(f"top3/random3 = {result['top3_over_random3']:.2f} (target >= 2: "
+                  f"{'met' if result['target_met'] else 'NOT met'}); latency p50 {lat['p50_ms']:.1f} ms, "
+                  f"p95 {lat['p95_ms']:.1f} ms over {lat['n']} notes (CPU time p50 {lat['cpu_p50_ms']:.1f} ms, "
+                  f"load average {lat['load_average_1m']:.1f}); completeness error "
+                  f"{result['completeness_error']}")
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -239,9 +246,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "data": str(args.data), "k_max": args.k_max, "random_seeds": args.seeds,
         "machine": {"cpus": torch.get_num_threads(), "platform": platform.platform(),
                     "python": platform.python_version()},
-        "methods": [method_report(model, texts, m, args) for m in methods],
+        "methods": [],
     }
-    print_report(report)
+    for method in methods:
+        result = method_report(model, texts, method, args)
+        print_result(model.kind, args.k_max, result)
+        report["methods"].append(result)
     out = args.out or Path("bench/results") / f"explain_faithfulness_{model.kind}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n")

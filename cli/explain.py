@@ -66,20 +66,21 @@ def explain_command(
     label: Annotated[list[str] | None, typer.Option("--label", help="a label to explain (repeatable; default all)")] = None,
     method: Annotated[str | None, typer.Option(help="exact, rules, integrated_gradients or occlusion "
                                                     "(default: the model kind's)")] = None,
-    n_steps: Annotated[int, typer.Option(help="Integrated Gradients steps (transformer)")] = 16,
+    n_steps: Annotated[int | None, typer.Option(help="Integrated Gradients steps (default 32)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the explanation as JSON")] = False,
     registered_model: Annotated[str, typer.Option(help="registered model name for aliases and versions")] = "divert",
     tracking_uri: Annotated[str | None, typer.Option(help="MLflow tracking URI")] = None,
 ) -> None:
     """Explain a model's scores for TEXT word by word (green: towards the label, red: away from it)."""
     from divert.model.errors import DivertError
-    from divert.model.explain import explain
+    from divert.model.explain import DEFAULT_IG_STEPS, explain
     from divert.model.inputs import parse_text
     from divert.model.pyfunc import load_model
 
     try:
         loaded = load_model(model, registered_model=registered_model, tracking_uri=tracking_uri)
-        result = explain(loaded.model, parse_text(text).text, label, method=method, n_steps=n_steps)
+        result = explain(loaded.model, parse_text(text).text, label, method=method,
+                         n_steps=n_steps or DEFAULT_IG_STEPS)
     except DivertError as exc:
         err.print(f"[red]{exc.code}:[/red] {exc.message}")
         raise typer.Exit(2) from exc
