@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Creates .venv and installs divert with its test and Spark extras. Safe to run again (it only adds what is missing).
+# Creates .venv and installs divert with its test extras. Safe to run again (it only adds what is missing).
 # torch is pinned first: the CPU wheel 2.13.0; a looser requirement would pull a multi-GB CUDA build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,7 +14,7 @@ if ! .venv/bin/python -c "import torch, sys; sys.exit(torch.__version__.split('+
 fi
 if ! .venv/bin/python -c "import divert.cli.app" 2>/dev/null || [ pyproject.toml -nt .venv/.divert-installed ]; then
   echo "==> installing divert and its dependencies"
-  .venv/bin/pip install -q -e ".[dev,spark]"
+  .venv/bin/pip install -q -e ".[dev]"
   touch .venv/.divert-installed
 fi
 echo "==> environment ready: $(.venv/bin/python --version), torch $(.venv/bin/python -c 'import torch; print(torch.__version__)')"
