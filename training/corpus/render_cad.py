@@ -36,6 +36,17 @@ class Agency:
     multi_entry_rate: float
 
 
+def fact_order(n_facts: int, rng: random.Random, *, keep_first: float) -> list[int]:
+    """A varied order of a scenario's facts; with probability `keep_first` its first fact stays first."""
+    order = list(range(n_facts))
+    if rng.random() < keep_first:
+        rest = order[1:]
+        rng.shuffle(rest)
+        return order[:1] + rest
+    rng.shuffle(order)
+    return order
+
+
 def make_agencies(rng: random.Random, n: int = 48) -> list[Agency]:
     out: list[Agency] = []
     for i in range(n):
@@ -260,13 +271,7 @@ def render_cad(scn: Scenario, rng: random.Random, agency: Agency) -> Rendered:
             spanish_fact = pick(with_es, rng)
 
     # evidence fragments, in a varied order (the first fact of the family stays early more often)
-    order = list(range(len(scn.facts)))
-    if rng.random() < 0.6:
-        rest = order[1:]
-        rng.shuffle(rest)
-        order = order[:1] + rest
-    else:
-        rng.shuffle(order)
+    order = fact_order(len(scn.facts), rng, keep_first=0.6)
     used_es = False
     segments: list[tuple[str, bool]] = []  # (text, evidence)
     for i in order:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 from divert.training.corpus import lexicon, noise
-from divert.training.corpus.render_cad import Rendered
+from divert.training.corpus.render_cad import Rendered, fact_order
 from divert.training.corpus.scenario import Scenario
 from divert.training.corpus.templates import expand, pick, weighted
 
@@ -54,13 +54,7 @@ def render_prose(scn: Scenario, rng: random.Random) -> Rendered:
     op = _opener(scn, rng)
     if op:
         sents.append(op)
-    order = list(range(len(scn.facts)))
-    if rng.random() < 0.5:
-        rest = order[1:]
-        rng.shuffle(rest)
-        order = order[:1] + rest
-    else:
-        rng.shuffle(order)
+    order = fact_order(len(scn.facts), rng, keep_first=0.5)
     spanish_i = -1
     if scn.spanish:
         with_es = [i for i, f in enumerate(scn.facts) if f.es]
