@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -11,16 +11,18 @@ from rich.console import Console
 from divert.cli.serve import serve
 from divert.cli.train import DEFAULT_CONFIG, _load, print_result, run_training
 
+if TYPE_CHECKING:
+    from divert.training.config import TrainConfig
+
 console = Console(stderr=True)
 
 
-def ensure_champion(config: Path) -> str:
+def ensure_champion(cfg: TrainConfig) -> str:
     """Return the champion's version, training and promoting the config's model first when there is none."""
     import mlflow
 
     from divert.training.registry import champion_version, promote
 
-    cfg = _load(config, [])
     if cfg.tracking.tracking_uri:
         mlflow.set_tracking_uri(cfg.tracking.tracking_uri)
     name = cfg.tracking.registered_model
@@ -46,8 +48,8 @@ def up_command(
     port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
 ) -> None:
     """Train and promote the default model if none is registered, then serve it with a local API key."""
-    ensure_champion(config)
     cfg = _load(config, [])
+    ensure_champion(cfg)
     serve(model="champion", host=host, port=port, policy=None, tracking_uri=cfg.tracking.tracking_uri,
           dev_key=True, log_level="info")
 
