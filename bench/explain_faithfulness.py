@@ -17,6 +17,11 @@ average at the end of the run.
 
     python bench/explain_faithfulness.py --model champion --data data/corpus/test.jsonl --n 200
     python bench/explain_faithfulness.py --model path/to/bundle --method integrated_gradients --method occlusion
+    python bench/explain_faithfulness.py --model path/to/bundle_torch --runtime onnx_int8   # the ONNX runtime
+
+`--runtime onnx_int8|onnx_fp32` exports a PyTorch transformer to ONNX first (as training does) and measures the
+exported model: what an ONNX-served model's /v1/explain does. An ONNX bundle given as `--model` is measured as
+it is. `--threads` sets the ONNX Runtime / torch intra-op threads.
 """
 
 from __future__ import annotations
@@ -226,25 +231,52 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--latency-n", type=int, default=100, help="notes timed for latency")
     parser.add_argument("--method", action="append", default=None,
                         help="method(s) to measure (repeatable); default: the model's default method")
+    parser.add_argument("--runtime", choices=["as-is", "onnx_int8", "onnx_fp32"], default="as-is",
+                        help="export a PyTorch transformer to this ONNX runtime first and measure that")
+    parser.add_argument("--threads", type=int, default=None, help="intra-op threads (ONNX Runtime or torch)")
     parser.add_argument("--out", type=Path, default=None,
                         help="JSON results (default bench/results/explain_faithfulness_<kind>.json)")
     return parser.parse_args(argv)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    import torch
+def to_runtime(model: DivertModel, runtime: str, threads: int | None) -> DivertModel:
+    """The model as the runtime asks: as given, or a torch transformer exported to ONNX int8/fp32."""
+    if runtime == "as-is":
+        return model
+    import tempfile
 
+    from divert.model.onnx_runtime import ExportOptions, OnnxScorer, export_onnx
+    from divert.model.transformer import TransformerScorer
+
+    if not isinstance(model.scorer, TransformerScorer):
+        raise SystemExit(f"--runtime {runtime} needs a PyTorch transformer model, not a {model.kind!r} model")
+    folder = Path(tempfile.mkdtemp(prefix="divert-explain-onnx-"))
+    scorer = export_onnx(model.scorer, folder, ExportOptions(precision=runtime.removeprefix("onnx_")))
+    if threads is not None:
+        scorer = OnnxScorer.load(folder, intra_op_threads=threads)
+    return DivertModel(scorer, model.manifest.model_copy(update={"kind": "onnx"}))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
     from divert.model.pyfunc import load_model
 
     args = parse_args(argv)
+    if args.threads is not None:
+        os.environ["DIVERT_ONNX_THREADS"] = str(args.threads)
     loaded = load_model(args.model, registered_model=args.registered_model, tracking_uri=args.tracking_uri)
-    model = loaded.model
+    model = to_runtime(loaded.model, args.runtime, args.threads)
+    if args.threads is not None and model.kind == "transformer":
+        import torch
+
+        torch.set_num_threads(args.threads)
     texts = read_texts(args.data, args.seed)
     methods = args.method or [default_method(model.kind)]
     report: dict[str, Any] = {
         "model": loaded.uri, "model_name": model.manifest.name, "model_kind": model.kind,
+        "runtime": args.runtime if args.runtime != "as-is" else model.kind,
+        "precision": getattr(model.scorer, "precision", None),
         "data": str(args.data), "k_max": args.k_max, "random_seeds": args.seeds,
-        "machine": {"cpus": torch.get_num_threads(), "platform": platform.platform(),
+        "machine": {"cpus": os.cpu_count(), "threads": args.threads, "platform": platform.platform(),
                     "python": platform.python_version()},
         "methods": [],
     }
@@ -252,7 +284,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         result = method_report(model, texts, method, args)
         print_result(model.kind, args.k_max, result)
         report["methods"].append(result)
-    out = args.out or Path("bench/results") / f"explain_faithfulness_{model.kind}.json"
+    suffix = model.kind if model.kind != "onnx" else f"onnx_{getattr(model.scorer, 'precision', 'int8')}"
+    out = args.out or Path("bench/results") / f"explain_faithfulness_{suffix}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n")
     print(f"wrote {out}")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from divert.cli import audit, data, evaluate, explain, serve, train, up
+from divert.cli import audit, batch, data, evaluate, explain, report, serve, train, up
 
 app = typer.Typer(
     name="divert",
@@ -20,6 +20,8 @@ app.add_typer(data.app, name="data", help="Generate, validate and profile labele
 app.add_typer(evaluate.app, name="eval", help="Robustness and other checks of a trained model.")
 app.add_typer(audit.app, name="audit")
 app.add_typer(audit.feedback_app, name="feedback")
+app.add_typer(batch.app, name="batch")
+app.add_typer(report.app, name="report")
 train.register(app)
 serve.register(app)
 up.register(app)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
@@ -279,3 +280,142 @@ def profile(
     else:
         cells = [[str(k), format_value(v)] for k, v in _plain(figures).items()]
         print_rows(f"Profile of {file}", ("figure", "value"), cells, markdown)
+
+
+# ------------------------------------------------------------------------------------ agency CAD exports
+
+
+@app.command("import")
+def import_export_cmd(
+    export: Annotated[Path, typer.Argument(help="CSV[.gz], Parquet, JSONL (file or folder of parts) or a folder of "
+                                                "EIDO .json files.")],
+    mapping: Annotated[Path, typer.Option("--mapping", help="YAML naming the id, time, area, nature-code and note "
+                                                            "columns (model/exports.py); 'eido' for a folder of "
+                                                            "EIDO incidents.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for calls.jsonl, rejects.csv, duplicates.csv, "
+                                                    "summary.json.")] = Path("data/agency/imported"),
+    codes: Annotated[list[Path] | None, typer.Option("--codes", help="Agency nature-code map(s) applied on top of "
+                                                                      "the default APCO map.")] = None,
+    chunk_rows: Annotated[int, typer.Option("--chunk-rows", min=1, help="Rows read at a time.")] = 5000,
+    workers: Annotated[int, typer.Option("--workers", min=0, help="Processes redacting notes (0: CPU cores, "
+                                                                  "at most 4).")] = 0,
+) -> None:
+    """Import an agency CAD export: redact PII, de-duplicate, label from nature codes (unknown where the code says
+    nothing), write the training format. Every rejected row goes to rejects.csv with its reason."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from divert.model.exports import ExportMapping, ExportMappingError, ExportReadError
+    from divert.model.redact import Redactor
+    from divert.training.agency.codes import CodeMap, CodeMapError
+    from divert.training.agency.importer import import_export
+
+    try:
+        spec = ExportMapping.eido() if str(mapping) == "eido" else ExportMapping.load(mapping)
+        code_map = CodeMap.load(*(codes or []))
+    except (ExportMappingError, CodeMapError) as exc:
+        _fail(str(exc))
+    with Progress(TextColumn("[bold]importing"), BarColumn(), TextColumn("{task.completed} rows read"),
+                  TimeElapsedColumn(), console=err_console) as progress:
+        task = progress.add_task("import", total=None)
+        try:
+            summary = import_export(export, spec, out, code_map=code_map, redactor=Redactor().load(),
+                                    chunk_rows=chunk_rows, workers=workers or min(4, os.cpu_count() or 1),
+                                    progress=lambda n: progress.update(task, completed=n))
+        except (ExportMappingError, ExportReadError) as exc:
+            _fail(str(exc))
+        except OSError as exc:
+            _fail(f"cannot write to {out}: {exc.strerror or exc}")
+    rows = [["read", str(summary.read)], ["imported", str(summary.imported)], ["rejected", str(summary.rejected)],
+            ["duplicates", str(summary.duplicates)],
+            ["read = imported + rejected + duplicates", "yes" if summary.adds_up else "NO"]]
+    rows += [[f"rejected: {k}", str(v)] for k, v in sorted(summary.rejects_by_reason.items())]
+    rows += [[f"duplicates: {k}", str(v)] for k, v in sorted(summary.duplicates_by_kind.items())]
+    rows += [[f"redacted {k}", str(v)] for k, v in sorted(summary.redactions.items())]
+    print_rows("Import", ("figure", "value"), rows)
+    labels = [[name, str(summary.positive_labels[name]), str(summary.known_labels[name]),
+               str(summary.imported - summary.known_labels[name])] for name in LABELS]
+    print_rows("Labels from nature codes", ("label", "set to 1", "known (1 or 0)", "unknown"), labels)
+    if summary.unmapped_codes:
+        top = list(summary.unmapped_codes.items())[:15]
+        console.print("[yellow]codes the map does not know (all labels unknown; add them with --codes):[/] "
+                      + escape(", ".join(f"{c} ({n})" for c, n in top)))
+    console.print(f"wrote {escape(str(out))}/calls.jsonl, rejects.csv, duplicates.csv, summary.json")
+    if not summary.adds_up:
+        _fail("the counts do not add up (a bug): see summary.json", code=1)
+
+
+@app.command("label-errors")
+def label_errors_cmd(
+    calls: Annotated[Path, typer.Argument(help="calls.jsonl written by `divert data import`.")],
+    out: Annotated[Path | None, typer.Option("--out", help="Report folder (default: beside CALLS, report/).")] = None,
+    rules_weight: Annotated[float, typer.Option("--rules-weight", min=0.0, help="Weight of the keyword rules' "
+                                                                             "votes (0: codes alone).")] = 0.6,
+    folds: Annotated[int, typer.Option("--folds", min=2, help="Folds of the out-of-fold scores.")] = 5,
+    label: Annotated[list[str] | None, typer.Option("--label", help="Only these labels (default: all).")] = None,
+    audit_url: Annotated[str | None, typer.Option("--audit-url", help="Also load the top ranked rows into this "
+                                                                      "audit store as review items.")] = None,
+    review_limit: Annotated[int, typer.Option("--review-limit", min=1, help="Rows loaded for review.")] = 500,
+) -> None:
+    """Rank likely label errors (nature code and text disagree, out-of-fold confident learning) and count hidden
+    behavioral-health calls per nature code; writes label_errors.csv/.md and hidden_bh_by_code.csv."""
+    from divert.training.agency.review import analyse, review_items
+    from divert.training.config import WeakSupervisionConfig
+    from divert.training.dataset import DatasetError
+
+    unknown = sorted(set(label or []) - set(LABELS))
+    if unknown:
+        _fail(f"unknown label(s) {', '.join(unknown)}; labels are {', '.join(LABELS)}")
+    out = out or calls.parent / "report"
+    try:
+        result = analyse(calls, out, weak=WeakSupervisionConfig(rules_weight=rules_weight), folds=folds,
+                         labels=tuple(label) if label else LABELS)
+    except DatasetError as exc:
+        _fail(str(exc))
+    report = result.report
+    hidden = [[r["nature_code"], str(r["calls"]), str(r["hidden_bh"]), _pct(r["share"])]
+              for r in report.hidden[:15] if r["hidden_bh"]]
+    print_rows("Hidden behavioral-health calls per nature code", ("code", "calls", "hidden BH", "share"), hidden)
+    console.print(f"{len(report.flagged)} rows flagged; wrote {escape(str(report.files['ranked']))}, "
+                  f"{escape(str(report.files['markdown']))}, {escape(str(report.files['hidden']))}")
+    if audit_url:
+        key = os.environ.get("DIVERT_AUDIT_HASH_KEY")
+        if not key:
+            _fail("set DIVERT_AUDIT_HASH_KEY (the audit store's keyed-hash secret) to load review items")
+        from divert.serving.audit.store import AuditUnavailable
+
+        items = review_items(result.data, result.scores, report.flagged, limit=review_limit)
+        try:
+            ids = load_review_items(items, audit_url, hash_key=key)
+        except AuditUnavailable as exc:
+            _fail(str(exc))
+        console.print(f"loaded {len(ids)} review items into the audit store (endpoint 'import', "
+                      f"recommendation_detail.review_rank 1..{len(ids)})")
+
+
+def load_review_items(items: Sequence[Mapping[str, Any]], audit_url: str, *, hash_key: str,
+                      model_version: str = "weak-labels-oof") -> list[int]:
+    """Record review items (`divert.training.agency.review.review_items`) in the audit store as unreviewed
+    predictions (endpoint `import`, key id `agency-import`); returns their ids, best-ranked first. The best-ranked
+    item is inserted last, so it is the newest: the queue reads the newest unreviewed predictions."""
+    from datetime import UTC, datetime
+
+    from divert.model.redact import keyed_hash
+    from divert.serving.audit.models import Prediction
+    from divert.serving.audit.store import AuditStore, flags_column
+
+    now = datetime.now(UTC)
+    rows = [Prediction(
+        request_id=f"agency-import-{item['call_id']}"[:64], item_index=0, endpoint="import", created_at=now,
+        key_id="agency-import", call_id=str(item["call_id"])[:128], model_name="divert-weak-labels",
+        model_version=model_version, policy_version=None, input_kind="text", text_redacted=item["text"],
+        text_hash=keyed_hash(item["text"], hash_key), redactions=item["redactions"], scores=item["scores"],
+        thresholds=item["thresholds"], decisions=item["decisions"], flags=flags_column(item["decisions"]),
+        recommendation=None, recommendation_detail=item["detail"], explanation=None, latency_ms=None)
+        for item in items]
+    store = AuditStore(audit_url)
+    try:
+        store.migrate()
+        ids = store.record(list(reversed(rows)))
+    finally:
+        store.dispose()
+    return list(reversed(ids))

@@ -75,6 +75,8 @@ def serve(
         typer.echo("try:\n  curl -s " + base + "/v1/classify -H 'X-API-Key: " + key + "' "
                    "-H 'Content-Type: application/json' \\\n    -d '{\"text\": \"RP ADV BROTHER OFF HIS MEDS TALKING "
                    "TO PEOPLE WHO ARENT THERE NO WPNS\", \"call_id\": \"demo-1\"}'\n")
+        typer.echo(f"review console (log in with the key above): {base}/console\n"
+                   f"API reference: {base}/docs\n")
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=log_level)
 
 
@@ -102,7 +104,12 @@ def _read_rows(path: Path, fmt: str) -> list[dict[str, Any]]:
 def _note_from_row(row: dict[str, Any], text_column: str) -> dict[str, Any]:
     context = row.get("context") if isinstance(row.get("context"), dict) else {
         k: row[k] for k in CONTEXT_COLUMNS if row.get(k) not in (None, "")}
-    note: dict[str, Any] = {"text": row.get(text_column), "context": context}
+    note: dict[str, Any] = {"context": context}
+    for kind in ("transcript", "eido"):  # JSONL records may carry a transcript or an EIDO instead of text
+        if row.get(text_column) in (None, "") and isinstance(row.get(kind), dict):
+            note[kind] = row[kind]
+    if not any(kind in note for kind in ("transcript", "eido")):
+        note["text"] = row.get(text_column)
     if row.get("call_id") not in (None, ""):
         note["call_id"] = str(row["call_id"])
     return note
@@ -191,21 +198,28 @@ class _Writer:
 
 
 def _build_service(model: str, registered_model: str, tracking_uri: str | None, policy: Path | None,
-                   max_chars: int) -> ClassificationService:
+                   max_chars: int, max_eido_bytes: int | None = None) -> ClassificationService:
+    from divert.model.eido import DEFAULT_MAX_EIDO_BYTES
     from divert.model.policy import load_policy
     from divert.model.pyfunc import load_model
     from divert.serving.call_versions import CallVersions
     from divert.serving.service import ClassificationService
 
     service = ClassificationService(load_policy(policy), max_note_chars=max_chars,
+                                    max_eido_bytes=max_eido_bytes or DEFAULT_MAX_EIDO_BYTES,
                                     call_versions=CallVersions(max_size=1_000_000, ttl_s=float("inf")))
     service.swap_model(load_model(model, registered_model=registered_model, tracking_uri=tracking_uri))
     return service
 
 
 def classify(
-    text: Annotated[str | None, typer.Argument(help="one note's text (or use --file)")] = None,
-    file: Annotated[Path | None, typer.Option("--file", "-f", help="notes as .csv or .jsonl")] = None,
+    text: Annotated[str | None, typer.Argument(help="one note's text (or use --file, --transcript, --eido)")] = None,
+    file: Annotated[Path | None, typer.Option("--file", "-f", help="notes as .csv or .jsonl (a JSONL record may "
+                                              "hold a `transcript` or an `eido` object instead of text)")] = None,
+    transcript: Annotated[Path | None, typer.Option("--transcript", help="one live transcript as JSON: "
+                                                    "{\"segments\": [{\"speaker\", \"text\", \"start\", "
+                                                    "\"end\"}, ...]}")] = None,
+    eido: Annotated[Path | None, typer.Option("--eido", help="one NENA EIDO incident (JSON)")] = None,
     text_column: Annotated[str, typer.Option(help="column (or JSONL key) holding the note text")] = "text",
     out: Annotated[Path | None, typer.Option("--out", "-o", help="results as .csv or .jsonl (format from the "
                                              "extension); default: JSON on stdout")] = None,
@@ -214,11 +228,13 @@ def classify(
     registered_model: Annotated[str, typer.Option(help="registered model name")] = "divert",
     tracking_uri: Annotated[str | None, typer.Option(help="MLflow tracking URI")] = None,
     policy: Annotated[Path | None, typer.Option(help="policy YAML (default: the packaged default)")] = None,
-    call_id: Annotated[str | None, typer.Option(help="text mode: the call id")] = None,
-    time: Annotated[str | None, typer.Option(help="text mode: call time, ISO-8601")] = None,
-    area: Annotated[str | None, typer.Option(help="text mode: the call's area")] = None,
+    call_id: Annotated[str | None, typer.Option(help="one note: the call id (an EIDO's internalIncidentId otherwise)")] = None,
+    time: Annotated[str | None, typer.Option(help="one note: call time, ISO-8601")] = None,
+    area: Annotated[str | None, typer.Option(help="one note: the call's area")] = None,
     batch_size: Annotated[int, typer.Option(min=1, help="notes per model call")] = 64,
     max_chars: Annotated[int, typer.Option(min=1, help="longest note accepted")] = 20_000,
+    max_eido_bytes: Annotated[int | None, typer.Option(min=1024, help="largest EIDO accepted (bytes; default "
+                                                       "1,000,000)")] = None,
     skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="write invalid rows with their error "
                                                "instead of stopping")] = False,
     progress: Annotated[bool, typer.Option(help="show a progress bar (file mode)")] = True,
@@ -226,29 +242,50 @@ def classify(
     """Classify one note, or a file of notes, offline: the same answers as `POST /v1/classify`."""
     from divert.model.errors import DivertError
 
-    if text is None and file is None:
+    given = [name for name, value in (("a note's text", text), ("--file", file), ("--transcript", transcript),
+                                      ("--eido", eido)) if value is not None]
+    if not given:  # (--transcript FILE.json and --eido FILE.json are in --help)
         _fail("give a note's text or --file")
-    if text is not None and file is not None:
+    if given == ["a note's text", "--file"]:
         _fail("give a note's text or --file, not both")
+    if len(given) > 1:
+        _fail(f"give one of a note's text, --file, --transcript or --eido, not {' and '.join(given)}")
+    single: dict[str, Any] | None = None
+    if transcript is not None:
+        body = _read_json(transcript, "--transcript")
+        single = {"transcript": body.get("transcript", body) if isinstance(body, dict) else body}
+    elif eido is not None:
+        single = {"eido": _read_json(eido, "--eido")}
     out_fmt = _format_of(out, OUTPUT_FORMATS, "--out") if out is not None else "jsonl"
     rows: list[dict[str, Any]] = []
     if file is not None:
         if not file.is_file():
             _fail(f"--file {file}: no such file")
         rows = _read_rows(file, _format_of(file, INPUT_FORMATS, "--file"))
-        if rows and not any(text_column in r for r in rows):
+        if rows and not any(key in r for r in rows for key in (text_column, "transcript", "eido")):
             _fail(f"{file}: no column {text_column!r}; columns are {', '.join(map(str, rows[0]))} "
                   "(choose one with --text-column)")
     try:
-        service = _build_service(model, registered_model, tracking_uri, policy, max_chars)
+        service = _build_service(model, registered_model, tracking_uri, policy, max_chars, max_eido_bytes)
         if file is None:
             context = {k: v for k, v in {"time": time, "area": area}.items() if v is not None}
-            _classify_text(service, {"text": text, "call_id": call_id, "context": context}, out, out_fmt)
+            source = single if single is not None else {"text": text}
+            raw = {**source, "context": context} | ({"call_id": call_id} if call_id is not None else {})
+            _classify_text(service, raw, out, out_fmt)
         else:
             _classify_file(service, file, rows, text_column, out, out_fmt, batch_size=batch_size,
                            skip_invalid=skip_invalid, show_progress=progress)
     except DivertError as exc:
         _fail(exc.message)
+
+
+def _read_json(path: Path, option: str) -> Any:
+    if not path.is_file():
+        _fail(f"{option} {path}: no such file")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        _fail(f"{option} {path}: not valid JSON: {exc}")
 
 
 def _format_of(path: Path, formats: dict[str, str], option: str) -> str:

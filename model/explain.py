@@ -33,6 +33,12 @@ Methods (`Explanation.method`):
   is null). Texts of more than `max_words` words are refused (`too_many_words`): ask for IG instead.
 
 Defaults (`DEFAULT_METHODS`): keywords `rules`, tfidf `exact`, transformer and onnx `occlusion`.
+
+The ONNX runtime (`onnx`, `divert.model.onnx_runtime`) is explained by occlusion through the same `logits` call
+as the PyTorch scorer: the note and all its variants go to the scorer in one call (int8 scores each window in its
+own ONNX call, so every attribution is the exact difference of two logits the service returns). Integrated
+Gradients needs gradients, hence the PyTorch runtime: explain an ONNX-served model's PyTorch bundle
+(`artifacts/<run>/bundle_torch`) for it.
 """
 
 from __future__ import annotations
@@ -395,8 +401,10 @@ def explain_occlusion(model: DivertModel, text: str, label_index: Sequence[int],
                       *, max_words: int = DEFAULT_OCCLUSION_MAX_WORDS) -> _Attribution:
     """Attribution of a word = logit(text) - logit(text without that word); all variants scored in one call."""
     if len(words) > max_words:
+        hint = ("integrated_gradients needs the PyTorch runtime: explain this model's PyTorch bundle, or send "
+                "a shorter text") if model.kind == "onnx" else "use integrated_gradients for long texts"
         raise ExplanationError("too_many_words", f"the text has {len(words)} words; occlusion explains at most "
-                               f"{max_words}: use integrated_gradients for long texts", field="method")
+                               f"{max_words}: {hint}", field="method")
     variants = [text, *(remove_spans(text, [(w.start, w.end)]) for w in words)]
     all_logits = raw_logits(model, variants)  # (1 + n_words, L)
     logits = all_logits[:, np.asarray(label_index)]

@@ -1,6 +1,7 @@
-"""The one input parser: a CAD note or a live transcript becomes the text the models read.
+"""The one input parser: a CAD note, a live transcript or a NENA EIDO incident becomes the text the models read.
 
 Every entry point (API, CLI, batch, audit, explain) calls `parse_note`, so all of them see the same text.
+A note gives exactly one of `text`, `transcript` or `eido` (see `divert.model.eido` for how an EIDO is read).
 """
 
 from __future__ import annotations
@@ -10,15 +11,18 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from divert.model.eido import DEFAULT_MAX_EIDO_BYTES, eido_note
 from divert.model.errors import InvalidInputError
-from divert.model.preprocess import preprocess
+from divert.model.preprocess import CALL_TAKER_MARKER, CALLER_MARKER, preprocess
 
 Speaker = Literal["caller", "call_taker", "unknown"]
-InputKind = Literal["text", "transcript"]
+InputKind = Literal["text", "transcript", "eido"]
+INPUT_SOURCES: tuple[str, ...] = ("text", "transcript", "eido")
 
 # How speaker turns are marked in the model's text. Plain words, so a model trained on unlabelled
 # transcripts still reads them, and a call-taker's question is told apart from a caller's answer.
-SPEAKER_MARKERS: dict[str, str] = {"caller": "CALLER:", "call_taker": "CALL TAKER:", "unknown": ""}
+# `preprocess` writes the same markers for labels found in free text ("call taker:", "CT:", "Caller -" ...).
+SPEAKER_MARKERS: dict[str, str] = {"caller": CALLER_MARKER, "call_taker": CALL_TAKER_MARKER, "unknown": ""}
 
 DEFAULT_MAX_CHARS = 20_000
 
@@ -60,20 +64,24 @@ class Transcript(BaseModel):
 
 
 class NoteInput(BaseModel):
-    """One call as a client sends it: exactly one of `text` or `transcript`."""
+    """One call as a client sends it: exactly one of `text`, `transcript` or `eido`."""
 
     model_config = ConfigDict(extra="forbid")
 
     text: str | None = Field(default=None, description="CAD narrative or a prose summary of the call so far")
     transcript: Transcript | None = None
+    eido: dict[str, Any] | None = Field(
+        default=None, description="a NENA Emergency Incident Data Object (NENA-STA-021.1b JSON): its notes "
+                                  "(notesComponent[].notesActionComments, HTML) are read, its incident type becomes "
+                                  "context.nature_code and its internalIncidentId the call_id")
     call_id: str | None = Field(default=None, max_length=128)
     context: CallContext = Field(default_factory=CallContext)
 
     @model_validator(mode="after")
     def _exactly_one_source(self) -> NoteInput:
-        given = [name for name in ("text", "transcript") if getattr(self, name) is not None]
+        given = [name for name in INPUT_SOURCES if getattr(self, name) is not None]
         if len(given) != 1:
-            raise ValueError("give exactly one of 'text' or 'transcript'")
+            raise ValueError("give exactly one of 'text', 'transcript' or 'eido'")
         return self
 
 
@@ -87,6 +95,11 @@ class ParsedNote:
     context: dict[str, Any] = field(default_factory=dict)
     segments_used: int | None = None
     segment_offsets: tuple[tuple[int, int, float | None], ...] = ()  # (char start, char end, seconds) per segment
+    notes_used: int | None = None  # EIDO notes read
+    # Where in the call this text ends, for progressive calls: the index of the last segment (transcript) or
+    # note (EIDO) read, and seconds from the start of the call to its end (None when unknown).
+    position: int | None = None
+    elapsed_s: float | None = None
 
 
 def merge_live_segments(segments: list[TranscriptSegment]) -> list[TranscriptSegment]:
@@ -107,7 +120,8 @@ def merge_live_segments(segments: list[TranscriptSegment]) -> list[TranscriptSeg
 
 
 def render_transcript(segments: list[TranscriptSegment]) -> tuple[str, tuple[tuple[int, int, float | None], ...]]:
-    """Join segments into one text with speaker markers; returns the text and each segment's span."""
+    """Join segments into one text with speaker markers, one turn per line (`CALLER: ...` / `CALL TAKER: ...`);
+    returns the text and each segment's span. The text is already preprocessed (`preprocess(text) == text`)."""
     parts: list[str] = []
     spans: list[tuple[int, int, float | None]] = []
     pos = 0
@@ -116,7 +130,8 @@ def render_transcript(segments: list[TranscriptSegment]) -> tuple[str, tuple[tup
         if not body:
             continue
         marker = SPEAKER_MARKERS[seg.speaker]
-        piece = f"{marker} {body}" if marker else body
+        # A label inside the segment's own text ("caller: ...") is normalised with the marker, not doubled.
+        piece = preprocess(f"{marker} {body}") if marker else body
         if parts:
             pos += 1  # the newline joining turns
         spans.append((pos, pos + len(piece), seg.start))
@@ -136,20 +151,36 @@ def _check_text(text: str, field_name: str, max_chars: int) -> str:
     return cleaned
 
 
-def parse_note(note: NoteInput, *, max_chars: int = DEFAULT_MAX_CHARS) -> ParsedNote:
-    """Turn a client's note into the text the models read. Raises InvalidInputError with a specific code."""
+def _segment_end(seg: TranscriptSegment) -> float | None:
+    return seg.end if seg.end is not None else seg.start
+
+
+def parse_note(note: NoteInput, *, max_chars: int = DEFAULT_MAX_CHARS,
+               max_eido_bytes: int = DEFAULT_MAX_EIDO_BYTES) -> ParsedNote:
+    """Turn a client's note into the text the models read. Raises InvalidInputError with a specific code
+    (for an EIDO, `divert.model.eido.EidoError`, which also carries the JSON pointer of the problem)."""
     context = note.context.model_dump(exclude_none=True)
     if note.text is not None:
         return ParsedNote(text=_check_text(note.text, "text", max_chars), kind="text", call_id=note.call_id,
                           context=context)
+    if note.eido is not None:
+        read = eido_note(note.eido, max_bytes=max_eido_bytes)
+        text = _check_text(read.text, "eido", max_chars)
+        for key, value in read.context.items():  # what the client says in `context` wins
+            context.setdefault(key, value)
+        return ParsedNote(text=text, kind="eido", call_id=note.call_id or read.call_id, context=context,
+                          notes_used=read.notes_used, position=read.notes_used - 1, elapsed_s=read.elapsed_s)
     assert note.transcript is not None
     merged = merge_live_segments(note.transcript.segments)
     text, spans = render_transcript(merged)
     _check_text(text, "transcript", max_chars)
     if note.transcript.language:
         context.setdefault("language", note.transcript.language)
+    used = [seg for seg in merged if preprocess(seg.text)]
+    ends = [e for e in (_segment_end(seg) for seg in used) if e is not None]
     return ParsedNote(text=text, kind="transcript", call_id=note.call_id, context=context,
-                      segments_used=len(spans), segment_offsets=spans)
+                      segments_used=len(spans), segment_offsets=spans, position=len(spans) - 1,
+                      elapsed_s=max(ends) if ends else None)
 
 
 def parse_text(text: str, *, max_chars: int = DEFAULT_MAX_CHARS) -> ParsedNote:

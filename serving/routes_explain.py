@@ -3,7 +3,7 @@
 Include with ``app.include_router(routes_explain.router)`` in `create_app`. The note is parsed exactly as
 /v1/classify parses it (`parse_note`), the explanation is of the model the service holds at that moment, and
 the response returns the parsed text: every word offset refers to it (for a transcript, the rendered text with
-its `CALLER:` / `CALL TAKER:` markers).
+its `CALLER:` / `CALL TAKER:` markers; for an EIDO, the text of its notes with the HTML stripped).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ EXPLAIN_EXAMPLES = {
 
 
 class ExplainRequest(NoteInput):
-    """A note (text or transcript, as for /v1/classify) and what to explain."""
+    """A note (text, transcript or EIDO, as for /v1/classify) and what to explain."""
 
     labels: list[str] | None = Field(default=None, description="labels to explain (default: all)")
     method: Literal["exact", "rules", "integrated_gradients", "occlusion"] | None = Field(
@@ -74,7 +74,7 @@ def explain_note(
     settings: SettingsDep,
     request: Request,
 ) -> ExplainResponse:
-    parsed = parse_note(body, max_chars=settings.max_note_chars)
+    parsed = parse_note(body, max_chars=settings.max_note_chars, max_eido_bytes=settings.max_eido_bytes)
     explanation = explain(loaded.model, parsed.text, body.labels, method=body.method, n_steps=body.n_steps)
     request.app.state.audit.record_explanation(request, principal.key_id, loaded, explanation,
                                                call_id=parsed.call_id, input_kind=parsed.kind)

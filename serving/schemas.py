@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
 from divert.model.inputs import InputKind, NoteInput
 from divert.model.policy import Recommendation
+from divert.model.progressive import CallProgress
 from divert.serving.call_versions import CallUpdate
 
 SINGLE_TAG = "as_note"
@@ -45,8 +46,27 @@ CLASSIFY_EXAMPLES: dict[str, Any] = {
     "batch": {"summary": "A batch", "value": {"notes": [EXAMPLE_NOTE, {
         "text": "2 SUBJ FIGHTING IN PARKING LOT ONE W/ BAT", "call_id": "2025-000124"}]}},
     "transcript": {"summary": "A live transcript", "value": {"call_id": "2025-000125", "transcript": {"segments": [
-        {"speaker": "call_taker", "text": "911, what is the address of your emergency?", "start": 0.0},
-        {"speaker": "caller", "text": "my son says he wants to kill himself", "start": 3.2}]}}},
+        {"speaker": "call_taker", "text": "911, what is the address of your emergency?", "start": 0.0, "end": 2.9},
+        {"speaker": "caller", "text": "my son says he wants to kill himself", "start": 3.2, "end": 5.8}]}}},
+    "eido": {"summary": "A NENA EIDO incident", "value": {"eido": {
+        "$id": "urn:emergency:uid:incidentid:0001abc:psap.example.gov",
+        "lastUpdateTimeStamp": "2025-01-15T10:32:10-05:00",
+        "updatedByAgencyReference": {"$ref": "psap.example.gov"},
+        "eidoVersion": "1.0", "issuingElementIdentification": "cad.psap.example.gov",
+        "incidentComponent": {
+            "$id": "urn:emergency:uid:eidodatacomponent:inc001:psap.example.gov",
+            "lastUpdateTimeStamp": "2025-01-15T10:32:10-05:00",
+            "updatedByAgencyReference": {"$ref": "psap.example.gov"},
+            "incidentTypeCommonRegistryText": "MNTL", "incidentTypeInternalCode": "PSYCH",
+            "internalIncidentId": "2025-000123"},
+        "notesComponent": [{
+            "$id": "urn:emergency:uid:eidodatacomponent:note001:psap.example.gov",
+            "lastUpdateTimeStamp": "2025-01-15T10:31:45-05:00",
+            "updatedByAgencyReference": {"$ref": "psap.example.gov"},
+            "notesActionComments": "<p>RP STATES BROTHER TALKING ABOUT HURTING HIMSELF, NO WEAPONS SEEN</p>"}],
+        "agencyComponent": [{"$id": "psap.example.gov", "lastUpdateTimeStamp": "2025-01-15T10:30:00-05:00",
+                             "updatedByAgencyReference": {"$ref": "psap.example.gov"},
+                             "agencyRoleDescriptionRegistryText": ["CallReceiving"], "agencyType": ["psap"]}]}}},
 }
 
 
@@ -56,10 +76,16 @@ class LabelScore(BaseModel):
     decision: bool
 
 
+def _is_none(value: Any) -> bool:
+    return value is None
+
+
 class InputSummary(BaseModel):
     kind: InputKind
     chars: int = Field(description="characters the model read, after preprocessing")
-    segments_used: int | None = None
+    segments_used: int | None = Field(default=None, description="transcript segments read (after revisions)")
+    notes_used: int | None = Field(default=None, exclude_if=_is_none,
+                                   description="EIDO notes read (after de-duplication); only for kind eido")
 
 
 class NoteResult(BaseModel):
@@ -71,6 +97,10 @@ class NoteResult(BaseModel):
     flags: list[str] = Field(description="labels whose decision is true")
     recommendation: Recommendation
     call_update: CallUpdate | None = Field(default=None, description="null without a call_id")
+    progress: CallProgress | None = Field(
+        default=None, description="null without a call_id: for each label raised at some point of the call, when "
+                                  "it first crossed its threshold (version, segment index, seconds into the call) "
+                                  "and whether it has since been withdrawn")
     input: InputSummary
 
 
@@ -88,10 +118,34 @@ class ClassifyBatchResponse(_Answer):
     results: list[NoteResult]
 
 
+class EidoResult(BaseModel):
+    """One note's answer as EIDO components (`?format=eido`), for a CAD to merge into its incident."""
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+    index: int = Field(description="position of the note in the request")
+    call_id: str | None = None
+    notes_component: list[dict[str, Any]] = Field(
+        alias="notesComponent", description="one NENA NotesType entry: flags, scores and recommendation in "
+                                            "notesActionComments (HTML) and in the `divert` extension member")
+    caution_component: list[dict[str, Any]] | None = Field(
+        default=None, alias="cautionComponent", exclude_if=_is_none,
+        description="one NENA CautionType entry when violence_risk is flagged (cautionSeverity highest/high/normal); "
+                    "absent otherwise")
+
+
+class EidoResponse(_Answer):
+    """The answer as EIDO fragments (`?format=eido`): one entry per note, in request order."""
+
+    results: list[EidoResult]
+
+
 class ErrorDetail(BaseModel):
     code: str = Field(description="stable, machine-readable")
     message: str
     field: str | None = Field(default=None, description='where in the request, e.g. "notes[2].text"')
+    pointer: str | None = Field(default=None, description="for an EIDO: the RFC 6901 JSON pointer of the problem "
+                                                          "inside it, e.g. /notesComponent/0/lastUpdateTimeStamp")
 
 
 class ErrorInfo(ErrorDetail):

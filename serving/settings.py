@@ -26,6 +26,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from divert.model.eido import DEFAULT_MAX_EIDO_BYTES, EIDO_HARD_LIMIT_BYTES
 from divert.model.inputs import DEFAULT_MAX_CHARS
 
 Role = Literal["cad", "auditor", "admin"]
@@ -85,6 +86,13 @@ class ServingSettings(BaseSettings):
     max_request_bytes: int = Field(default=1_000_000, ge=1024)
     max_batch_size: int = Field(default=64, ge=1, le=10_000)
     max_note_chars: int = Field(default=DEFAULT_MAX_CHARS, ge=1)
+    max_eido_bytes: int = Field(
+        default=DEFAULT_MAX_EIDO_BYTES, ge=1024, le=EIDO_HARD_LIMIT_BYTES,
+        description="largest EIDO accepted in a note (its JSON, UTF-8 bytes; the standard allows 16 MB of notes); "
+                    "a request is also capped by max_request_bytes, so raise both for large incidents")
+    eido_agency_ref: str = Field(
+        default="divert", min_length=1,
+        description="`updatedByAgencyReference` of the EIDO components written by `?format=eido`")
     call_cache_size: int = Field(default=50_000, ge=0, description="calls whose last flags are kept; 0: off")
     call_cache_ttl_s: float = Field(default=12 * 3600, gt=0)
 

@@ -21,6 +21,7 @@ from divert.model.errors import DivertError
 from divert.model.policy import load_policy
 from divert.model.pyfunc import LoadedModel, load_model
 from divert.serving.auth import KeyStore
+from divert.serving.batching import BatchSettings, MicroBatcher
 from divert.serving.call_versions import CallVersions
 from divert.serving.errors import ServingError
 from divert.serving.metrics import Metrics
@@ -84,7 +85,10 @@ class AppState:
         self.metrics = Metrics()
         calls = CallVersions(settings.call_cache_size, settings.call_cache_ttl_s) if settings.call_cache_size else None
         self.service = ClassificationService(self.policy, max_note_chars=settings.max_note_chars,
-                                             max_batch_size=settings.max_batch_size, call_versions=calls)
+                                             max_batch_size=settings.max_batch_size, call_versions=calls,
+                                             max_eido_bytes=settings.max_eido_bytes)
+        self.batching = BatchSettings()  # DIVERT_BATCH_*: micro-batching of concurrent requests (off by default)
+        self.service.batcher = MicroBatcher.from_settings(self.batching)
         self.readiness = ReadinessChecks()
         self.readiness.add("model", self._model_check)
         self.first_load_done = threading.Event()

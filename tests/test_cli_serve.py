@@ -182,6 +182,7 @@ def test_serve_dev_key_prints_a_working_key_and_a_curl_example(tiny_tfidf_bundle
     key = lines[1].strip()
     assert key.startswith("dvt_")
     assert f"curl -s http://127.0.0.1:8123/v1/classify -H 'X-API-Key: {key}'" in result.stdout
+    assert "review console (log in with the key above): http://127.0.0.1:8123/console" in result.stdout
     with TestClient(started["app"]) as client:
         for path in ("/v1/model", "/v1/admin/reload"):
             method = "GET" if path.endswith("model") else "POST"

@@ -307,7 +307,8 @@ def test_transformer_offsets_on_cad_text_and_transcripts(trigger_transformer: Di
             assert exp.text == text
             assert_offsets_exact(exp)
             predicted = trigger_transformer.predict([text])
-            assert [lab.score for lab in exp.labels] == pytest.approx(predicted.scores[0].tolist())
+            # float32 encoder: the explainer's own forward passes and `predict` agree to float32 precision
+            assert [lab.score for lab in exp.labels] == pytest.approx(predicted.scores[0].tolist(), rel=1e-5)
 
 
 @pytest.mark.slow

@@ -40,6 +40,7 @@ def bench() -> ModuleType:
     ("NAME: OKAFOR, DARNELL 45 YOM ETOH", "NAME", "OKAFOR, DARNELL"),
     ("CB 608-555-0142 RP ADV", "PHONE", "608-555-0142"),
     ("call back (414) 555-0199 anytime", "PHONE", "(414) 555-0199"),
+    ("CB 555-0159//RP ADV SUBJ LEFT", "PHONE", "555-0159"),
     ("EMAIL ON FILE JSMITH22@EXAMPLE.COM", "EMAIL", "JSMITH22@EXAMPLE.COM"),
     ("SUBJ AT 1423 W ELM ST APT 4B YELLING", "ADDRESS", "1423 W ELM ST APT 4B"),
     ("lives at 88 Lakeview Drive with her mother", "ADDRESS", "88 Lakeview Drive"),

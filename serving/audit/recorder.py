@@ -20,7 +20,7 @@ from fastapi import Request
 
 from divert.model.redact import PLACEHOLDERS, RedactionResult, Redactor, keyed_hash, offset_map
 from divert.serving.audit.models import Prediction
-from divert.serving.audit.queue import NO_SECOND_MODEL, Candidate, Ranked, rank
+from divert.serving.audit.queue import NO_SECOND_MODEL, Candidate, Ranked, rank, review_boost
 from divert.serving.audit.store import AuditStore, AuditUnavailable, flags_column
 from divert.serving.errors import ServingError, request_id_of
 from divert.serving.settings import ServingSettings
@@ -188,7 +188,8 @@ class AuditService:
         items = [Candidate(id=p.id, group=f"call:{p.key_id}:{p.call_id}" if p.call_id else f"text:{p.text_hash}",
                            scores=p.scores, thresholds=p.thresholds,
                            second_scores=second[p.id][0] if p.id in second else None,
-                           second_thresholds=second[p.id][1] if p.id in second else None) for p in preds]
+                           second_thresholds=second[p.id][1] if p.id in second else None,
+                           boost=review_boost(p.recommendation_detail)) for p in preds]
         return [(r, by_id[r.id]) for r in rank(items, limit=limit)], notes
 
 

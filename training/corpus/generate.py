@@ -17,11 +17,13 @@ from divert.model.labels import LABELS
 from divert.training.corpus.families import families
 from divert.training.corpus.render_cad import make_agencies, render_cad
 from divert.training.corpus.render_prose import render_prose
+from divert.training.corpus.render_transcript import render_call
 from divert.training.corpus.scenario import Family, Scenario, sample_scenario
 from divert.training.corpus.splits import (
     SPLITS,
     assign_groups,
     drop_cross_split_near_duplicates,
+    drop_cross_split_transcript_duplicates,
     drop_exact_duplicates,
 )
 
@@ -34,6 +36,9 @@ CALL_FAMILY_SHARE: dict[str, float] = {
     "hazard": 0.035, "service": 0.055,
 }
 PROSE_SHARE = 0.23
+# Transcripts per family, as a share of its notes (about 3,500 calls before deduplication), half of each style.
+TRANSCRIPT_RATIO = 0.37
+NOTE_STYLES = ("cad", "prose")
 SPLIT_FILES = {"train": "train.jsonl", "validation": "validation.jsonl", "test": "test.jsonl", "challenge": "challenge.jsonl"}
 
 Record = dict[str, Any]
@@ -69,7 +74,18 @@ def _record(text: str, fam: Family, scn: Scenario, style: str, spanish: bool) ->
     }
 
 
+def _transcript_record(fam: Family, scn: Scenario, style: str, rng: random.Random) -> Record:
+    out = render_call(scn, rng, style)
+    rec = _record(out.text, fam, scn, style, out.spanish)
+    rec["meta"]["speaker_labels"] = out.labelled
+    rec["meta"]["evidence"] = out.evidence
+    rec["transcript"] = {"segments": out.segments, "language": out.language}
+    return rec
+
+
 def generate_records(seed: int = DEFAULT_SEED, n_scale: float = 1.0) -> list[Record]:
+    """Notes first (CAD and prose, in family order), then transcripts (in family order), each from its own
+    seeded stream, so adding transcripts leaves the notes unchanged."""
     fams = families()
     agencies = make_agencies(random.Random(f"{seed}:agencies"))
     sizes = family_sizes(fams, seed, round(TARGET_NOTES * n_scale))
@@ -85,6 +101,13 @@ def generate_records(seed: int = DEFAULT_SEED, n_scale: float = 1.0) -> list[Rec
                 out = render_cad(scn, rng, agencies[rng.randrange(len(agencies))])
                 style = "cad"
             records.append(_record(out.text, fam, scn, style, out.spanish))
+    for fam in fams:
+        rng = random.Random(f"{seed}:transcripts:{fam.id}")
+        n = max(1, round(sizes[fam.id] * TRANSCRIPT_RATIO * rng.uniform(0.8, 1.2)))
+        for k in range(n):
+            scn = sample_scenario(fam, rng)
+            style = "transcript_clean" if (k + rng.randrange(2)) % 2 == 0 else "transcript_asr"
+            records.append(_transcript_record(fam, scn, style, rng))
     for i, r in enumerate(records):
         r["id"] = f"gen-{i:06d}"
     return records
@@ -96,7 +119,7 @@ def split_records(records: list[Record], seed: int) -> tuple[dict[str, list[Reco
     stats: dict[str, tuple[int, dict[str, int]]] = {}
     for r in records:
         g = str(r["group"])
-        if g in holdout:
+        if g in holdout or r["meta"]["style"] not in NOTE_STYLES:  # the notes decide the split of a family
             continue
         n, pos = stats.get(g, (0, {lab: 0 for lab in LABELS}))
         stats[g] = (n + 1, {lab: pos[lab] + int(r["labels"][lab]) for lab in LABELS})
@@ -105,8 +128,12 @@ def split_records(records: list[Record], seed: int) -> tuple[dict[str, list[Reco
     for r in records:
         g = str(r["group"])
         out["challenge" if g in holdout else assignment[g]].append(r)
-    dropped = drop_cross_split_near_duplicates(out)
-    return out, dropped
+    notes = {s: [r for r in recs if r["meta"]["style"] in NOTE_STYLES] for s, recs in out.items()}
+    calls = {s: [r for r in recs if r["meta"]["style"] not in NOTE_STYLES] for s, recs in out.items()}
+    dropped = drop_cross_split_near_duplicates(notes)
+    dropped_calls = drop_cross_split_transcript_duplicates(notes, calls)
+    out = {s: notes[s] + calls[s] for s in out}
+    return out, {s: dropped[s] + dropped_calls[s] for s in out}
 
 
 def write_jsonl(path: Path, records: list[Record]) -> None:

@@ -122,3 +122,22 @@ def assign_groups(group_stats: dict[str, tuple[int, dict[str, int]]], seed: int,
         if worst >= min_pos and size_ok:
             return assign
     return best
+
+
+def drop_cross_split_transcript_duplicates(notes: dict[str, list[Record]], calls: dict[str, list[Record]]) -> dict[str, int]:
+    """Remove transcripts that are near-duplicates (the validator's test: `divert data validate`, token-set ratio
+    >= 95 on `normalize_text`) of any record in another split. Only transcripts are dropped, so the notes stay as
+    they are; a long call whose words contain a short note's every word scores 100 and goes."""
+    from divert.training.dataset import near_duplicate_matches, normalize_text
+
+    names = sorted(calls, key=lambda n: (-len(calls[n]), n))
+    dropped = {n: 0 for n in calls}
+    for name in names:
+        queries = [normalize_text(str(r["text"])) for r in calls[name]]
+        refs = [normalize_text(str(r["text"])) for other in names if other != name
+                for r in notes[other] + calls[other]]
+        bad = set(near_duplicate_matches(refs, queries)) if queries and refs else set()
+        if bad:
+            calls[name] = [r for j, r in enumerate(calls[name]) if j not in bad]
+            dropped[name] += len(bad)
+    return dropped

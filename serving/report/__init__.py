@@ -1,0 +1,1 @@
+"""Reports on scored call histories: the diversion-opportunity report (`divert report diversion`)."""
