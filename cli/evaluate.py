@@ -79,3 +79,42 @@ def robustness_command(
     for label, rate in neg.items():
         neg_table.add_row(label, f"{rate:.2%}")
     console.print(neg_table)
+
+
+@app.command("paired")
+def paired_command(
+    model: Annotated[list[str], typer.Option("--model", "-m", help="two or more models (alias, version, URI, path); "
+                                             "each is compared with the first")],
+    data: Annotated[list[Path], typer.Option("--data", help="labeled files, one evaluation set each")] = [  # noqa: B006
+        Path("data/corpus/test.jsonl"), Path("data/corpus/challenge.jsonl"), Path("data/handwritten")],
+    tracking_uri: Annotated[str | None, typer.Option(help="MLflow tracking URI")] = None,
+    samples: Annotated[int, typer.Option(help="bootstrap resamples")] = 1000,
+) -> None:
+    """Paired comparison on the same notes: macro F1 difference of each model against the first, with a 95%
+    bootstrap interval of the difference (both models scored on the same resample each time)."""
+    from divert.training.dataset import DatasetError, load_many
+    from divert.training.evaluate import macro_f1, paired_bootstrap_macro_f1
+
+    if len(model) < 2:
+        err.print("[red]give at least two --model options[/red]")
+        raise typer.Exit(2)
+    models = {ref: _model(ref, tracking_uri) for ref in model}
+    base_ref = model[0]
+    console.print(f"Macro F1 difference against `{base_ref}` ({models[base_ref].kind}), paired bootstrap of "
+                  f"{samples} row resamples\n", markup=False)
+    console.print("| set | notes | model | macro F1 | difference (95% CI) | resamples not ahead |\n|---|---|---|---|---|---|",
+                  markup=False)
+    for path in data:
+        files = sorted(path.glob("*.jsonl")) if path.is_dir() else [path]
+        try:
+            ds = load_many(files)
+        except DatasetError as exc:
+            err.print(f"[red]dataset error:[/red] {exc}")
+            raise typer.Exit(2) from exc
+        decisions = {ref: m.predict(ds.texts).decisions for ref, m in models.items()}
+        base = decisions[base_ref]
+        console.print(f"| {path.stem} | {len(ds)} | {base_ref} | {macro_f1(base, ds.labels):.3f} | | |", markup=False)
+        for ref in model[1:]:
+            diff, (lo, hi), not_ahead = paired_bootstrap_macro_f1(decisions[ref], base, ds.labels, samples)
+            console.print(f"| {path.stem} | {len(ds)} | {ref} | {macro_f1(decisions[ref], ds.labels):.3f} | "
+                          f"{diff:+.3f} ({lo:+.3f} to {hi:+.3f}) | {not_ahead:.1%} |", markup=False)
