@@ -73,7 +73,7 @@ def test_records_validate(corpus: dict[str, list[dict]]) -> None:
             assert isinstance(r["text"], str) and r["text"].strip()
             assert list(r["labels"]) == list(LABELS)
             assert all(v in (0, 1) for v in r["labels"].values())
-            assert list(r["meta"]) == META_KEYS + (["speaker_labels"] if transcript else [])
+            assert list(r["meta"]) == META_KEYS + (["speaker_labels", "evidence"] if transcript else [])
             for key, allowed in META_VALUES.items():
                 assert r["meta"][key] in allowed, (r["id"], key, r["meta"][key])
             assert r["group"] == r["meta"]["family"]
