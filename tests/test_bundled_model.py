@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 from bundled_model import CORPUS, bundled_transformer_dir
+from shared_texts import NEGATED_WEAPONS
 
 from divert.model.bundle import DivertModel
 from divert.model.explain import explain
@@ -97,14 +98,6 @@ def test_a_question_answered_no_does_not_flag(bundled: DivertModel, label: str, 
 @pytest.mark.parametrize(("label", "text"), [(lab, t) for lab, ts in QUESTION_ANSWERED_YES.items() for t in ts])
 def test_a_question_answered_yes_flags(bundled: DivertModel, label: str, text: str) -> None:
     assert decisions(bundled, text)[label]
-
-
-NEGATED_WEAPONS = [
-    "RP ADV SUBJ YELLING AT NEIGHBORS NO WEAPONS",
-    "caller says her brother is confused and pacing, no weapons seen",
-    "FEMALE CRYING IN LOBBY NO WEAPONS PER RP",
-    "male talking to himself outside the store, no weapons",
-]
 
 
 @pytest.mark.parametrize("text", NEGATED_WEAPONS)

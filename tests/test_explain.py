@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from shared_texts import NEGATED_WEAPONS
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from divert.model.bundle import DivertModel, Manifest
@@ -229,14 +230,6 @@ def corpus_tfidf() -> DivertModel:
     train = load_dataset(CORPUS_TRAIN)
     scorer = fit_tfidf(train.texts, train.labels, TfidfConfig(), label_names=LABELS, seed=13)
     return identity_model(scorer, "tfidf", "divert-corpus-tfidf")
-
-
-NEGATED_WEAPONS = [
-    "RP ADV SUBJ YELLING AT NEIGHBORS NO WEAPONS",
-    "caller says her brother is confused and pacing, no weapons seen",
-    "FEMALE CRYING IN LOBBY NO WEAPONS PER RP",
-    "male talking to himself outside the store, no weapons",
-]
 
 
 @pytest.mark.parametrize("text", NEGATED_WEAPONS)
