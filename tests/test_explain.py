@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from shared_texts import NEGATED_WEAPONS
+from shared_texts import trigger_notes as shared_trigger_notes
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from divert.model.bundle import DivertModel, Manifest
@@ -242,15 +243,7 @@ def test_the_negation_cue_pushes_away_from_violence(corpus_tfidf: DivertModel, t
 
 
 def trigger_notes(n: int, seed: int) -> tuple[list[str], np.ndarray]:
-    rng = np.random.default_rng(seed)
-    texts, labels = [], np.zeros((n, len(LABELS)))
-    for i in range(n):
-        words = [str(w) for w in rng.choice(FILLER, size=int(rng.integers(6, 12)))]
-        if i % 2 == 0:
-            words.insert(int(rng.integers(len(words) + 1)), TRIGGER)
-            labels[i, LABEL_INDEX["violence_risk"]] = 1.0
-        texts.append(" ".join(words))
-    return texts, labels
+    return shared_trigger_notes(n, seed, trigger=TRIGGER, filler=FILLER)
 
 
 @pytest.fixture(scope="session")

@@ -15,12 +15,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from shared_texts import trigger_notes as shared_trigger_notes
 
 from divert.model.bundle import DivertModel, Manifest
 from divert.model.calibration import Calibration
 from divert.model.errors import ModelArtifactError
 from divert.model.explain import explain, word_spans
-from divert.model.labels import LABEL_INDEX, LABELS
+from divert.model.labels import LABELS
 from divert.model.onnx_runtime import CONFIG_FILE, ExportOptions, OnnxScorer, export_onnx, parity
 from divert.model.scorer import Scorer, scorer_class
 from divert.model.transformer import TransformerScorer
@@ -39,15 +40,7 @@ TEXTS = [
 
 
 def trigger_notes(n: int, seed: int) -> tuple[list[str], np.ndarray]:
-    rng = np.random.default_rng(seed)
-    texts, labels = [], np.zeros((n, len(LABELS)))
-    for i in range(n):
-        words = [str(w) for w in rng.choice(FILLER, size=int(rng.integers(6, 12)))]
-        if i % 2 == 0:
-            words.insert(int(rng.integers(len(words) + 1)), TRIGGER)
-            labels[i, LABEL_INDEX["violence_risk"]] = 1.0
-        texts.append(" ".join(words))
-    return texts, labels
+    return shared_trigger_notes(n, seed, trigger=TRIGGER, filler=FILLER)
 
 
 def as_model(scorer: Scorer, name: str = "divert-onnx-test") -> DivertModel:
