@@ -111,7 +111,10 @@ def export(
     if out.suffix.lower() not in (".jsonl", ".ndjson"):
         _fail(f"--out {out}: write a .jsonl file")
     try:
-        n = export_feedback(_store(audit_url), out)
+        n, pending = export_feedback(_store(audit_url), out)
     except AuditUnavailable as exc:
         _fail(str(exc))
     typer.echo(f"wrote {n} reviewed predictions to {out}")
+    if pending:
+        typer.echo(f"left out {pending} reviewed predictions whose redacted text is still pending (deferred "
+                   "redaction not finished, or lost when the server stopped)")

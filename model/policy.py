@@ -311,6 +311,22 @@ class Policy(_Strict):
         """Recommend a response. `now` replaces the current time when the context has none (tests, replays)."""
         return _Evaluation(self, decisions, scores, dict(context or {}), thresholds or {}, now).run()
 
+    def situation(self, decisions: Mapping[str, bool], scores: Mapping[str, float], when: datetime,
+                  area: str | None) -> tuple[Any, ...]:
+        """Everything `recommend` reads of a call, as a hashable key: the outcome of every rule and add-on
+        condition, which programs with hours are open at `when` (the call time, from `call_time`) and the area.
+        Calls in the same situation get the same primary, add-ons, rule and fallbacks; only the wording of the
+        reasons and `evaluated_at` carry the call's own time and scores. Batch scoring evaluates the policy once
+        per situation, so a new input `_Evaluation` reads must be added here too."""
+        conditions = tuple(
+            bool(decisions[label]) == cond if isinstance(cond, bool) else cond.holds(float(scores[label]))
+            for matcher in (*self.rules, *self.add_ons) for label, cond in matcher.when.items())
+        return conditions, self.open_programs(when.weekday(), when.hour * 60 + when.minute), area or None
+
+    def open_programs(self, weekday: int, minute: int) -> tuple[bool, ...]:
+        """For every program with opening hours, whether it is open at that minute of that weekday."""
+        return tuple(p.hours.is_open(weekday, minute) for p in self.programs if isinstance(p.hours, WeeklyHours))
+
 
 class _Evaluation:
     """One `recommend` call: collects the reasons and fallbacks while walking rules and routes."""

@@ -24,8 +24,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import sys
 import threading
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
@@ -167,9 +169,10 @@ class Redactor:
             with Redactor._lock:
                 nlp = Redactor._shared.get(self.model)
                 if nlp is None:
-                    import spacy
+                    with _thinc_without_torch():
+                        import spacy
 
-                    nlp = spacy.load(self.model, disable=["parser", "lemmatizer"])
+                        nlp = spacy.load(self.model, disable=["parser", "lemmatizer"])
                     Redactor._shared[self.model] = nlp
         return nlp
 
@@ -270,6 +273,22 @@ class Redactor:
 
     def redact_many(self, texts: Iterable[str]) -> list[RedactionResult]:
         return [self.redact(t) for t in texts]
+
+
+@contextmanager
+def _thinc_without_torch() -> Iterator[None]:
+    """spaCy's thinc imports torch when it is installed (about 180 MB resident), only to offer torch layers that
+    the small English pipeline does not use. When torch is not loaded yet, hide it while spaCy is first imported
+    (thinc then records `has_torch = False`); a later `import torch` elsewhere works as usual."""
+    if "torch" in sys.modules or "thinc" in sys.modules:
+        yield
+        return
+    sys.modules["torch"] = None  # type: ignore[assignment]  # makes `import torch` raise ImportError
+    try:
+        yield
+    finally:
+        if sys.modules.get("torch", 0) is None:
+            del sys.modules["torch"]
 
 
 def _trim_name(text: str, start: int, end: int, stop: frozenset[str]) -> Span | None:

@@ -36,7 +36,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     else:
         threading.Thread(target=state.load_at_start, name="divert-model-load", daemon=True).start()
     yield
-    app.state.audit.store.dispose()
+    await run_in_threadpool(app.state.audit.stop)  # redacts and stores what deferred redaction still holds
 
 
 def create_app(settings: ServingSettings | None = None, *, loader: ModelLoader | None = None) -> FastAPI:
@@ -49,6 +49,8 @@ def create_app(settings: ServingSettings | None = None, *, loader: ModelLoader |
                   dependencies=[Depends(start_clock)])
     app.state.divert = state
     app.state.audit = audit
+    if audit.worker is not None:
+        audit.worker.on_change = state.metrics.redaction_pending.set
     install_error_handlers(app)
     routers = (routes_classify.router, routes_explain.router, routes_model.router, routes_health.router,
                audit_routes.router, console_routes.router)

@@ -42,6 +42,8 @@ class Metrics:
         self.model_info = Gauge("divert_model_info", "The model being served (value 1)",
                                 ["name", "version", "alias", "kind"], registry=r)
         self.model_loaded = Gauge("divert_model_loaded", "1 when a model is loaded", registry=r)
+        self.redaction_pending = Gauge("divert_audit_redaction_pending",
+                                       "Recorded notes waiting for deferred redaction", registry=r)
         self.reloads = Counter("divert_model_reloads", "Model reloads by outcome", ["outcome"], registry=r)
 
     def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:

@@ -51,6 +51,7 @@ class Classification:
     policy_version: str
     results: list[NoteResult]
     pending_calls: tuple[PendingCall, ...] = field(default=())
+    notes: tuple[ParsedNote, ...] = field(default=())  # what the model read, for the audit record
 
 
 class ClassificationService:
@@ -135,7 +136,7 @@ class ClassificationService:
             ))
         answer = Classification(model=loaded, model_version=model_version(loaded),
                                 policy_version=self.policy.policy_version, results=results,
-                                pending_calls=tuple(pending))
+                                pending_calls=tuple(pending), notes=tuple(parsed))
         return self.record_calls(answer, namespace=namespace) if record_calls else answer
 
     def record_calls(self, answer: Classification, *, namespace: str = "") -> Classification:

@@ -105,6 +105,14 @@ class ServingSettings(BaseSettings):
     audit_required: bool = Field(
         default=True, description="true: refuse (503 audit_unavailable) an answer that could not be recorded; "
                                   "false: answer anyway, log that it was not recorded")
+    audit_redaction: Literal["deferred", "inline"] = Field(
+        default="deferred",
+        description="deferred: the prediction row (scores, decisions, keyed hash) is written before the answer "
+                    "is returned and a background worker redacts the note and fills its text in moments later "
+                    "(keeps spaCy NER off the request path); inline: redact before writing, in the request")
+    audit_redaction_queue: int = Field(
+        default=10_000, ge=1, description="notes waiting for deferred redaction at most; when full, a request "
+                                          "redacts its own notes inline (back-pressure, nothing is dropped)")
     audit_hash_key: SecretStr | None = Field(
         default=None, description="HMAC key for the keyed hash of each note's text (required unless "
                                   "allow_dev_keys, where a per-process random key is used)")

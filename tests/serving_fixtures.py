@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -125,3 +126,17 @@ def register_bundle(bundle: Path, tmp: Path, *, alias: str = "champion", name: s
     version = mlflow.register_model(info.model_uri, name)
     MlflowClient().set_registered_model_alias(name, alias, version.version)
     return uri
+
+
+def wait_for_audit(client: Any, timeout_s: float = 30.0) -> list[dict[str, Any]]:
+    """The recorded predictions once deferred redaction has filled in every text (newest first). `client` is a
+    TestClient or an httpx client of the app."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        r = client.get("/v1/audit/predictions", params={"limit": 500}, headers=headers("auditor"))
+        assert r.status_code == 200, r.text
+        items: list[dict[str, Any]] = r.json()["items"]
+        if not any(item["redaction_pending"] for item in items):
+            return items
+        assert time.monotonic() < deadline, "deferred redaction did not finish"
+        time.sleep(0.02)

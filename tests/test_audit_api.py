@@ -58,9 +58,13 @@ def test_a_classify_answer_is_recorded_redacted_with_ids_and_scores(client: Test
                                                                      caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     answer = classify(client, PII_NOTE)
+    # deferred redaction (the default): the row is written before the answer; its text follows from the worker
+    assert predictions(client)["total"] == 1
+    assert client.app.state.audit.worker.wait_idle(10)  # type: ignore[attr-defined]
     page = predictions(client)
     assert page["total"] == 1
     rec = page["items"][0]
+    assert rec["redaction_pending"] is False
     assert rec["request_id"] == answer["request_id"] and rec["key_id"] == "cad-key"
     assert rec["call_id"] == "call-7" and rec["endpoint"] == "classify"
     assert rec["model_version"] == answer["model_version"] and rec["policy_version"] == answer["policy_version"]
@@ -72,7 +76,7 @@ def test_a_classify_answer_is_recorded_redacted_with_ids_and_scores(client: Test
     assert rec["text_hash"] == keyed_hash(PII_NOTE["text"], HASH_KEY)
     assert predictions(client, text_hash=rec["text_hash"])["total"] == 1
     # nothing of the planted PII anywhere: not in the database file, not in the logs, not the API key
-    raw = db.read_bytes()
+    raw = b"".join(p.read_bytes() for p in (db, db.with_name(db.name + "-wal")) if p.exists())  # WAL mode
     for value in (*PII_VALUES, "test-key-cad"):
         assert value.encode() not in raw, value
         assert value not in caplog.text, value

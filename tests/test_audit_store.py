@@ -76,7 +76,7 @@ def test_migrations_create_the_tables_and_are_idempotent(store: AuditStore) -> N
     tables = set(inspect(store.engine).get_table_names())
     assert {"audit_predictions", "audit_reviews", "audit_alembic_version"} <= tables
     with store.engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM audit_alembic_version")).scalar() == "0001"
+        assert conn.execute(text("SELECT version_num FROM audit_alembic_version")).scalar() == "0002"
 
 
 def test_record_get_and_filters(store: AuditStore) -> None:
@@ -147,7 +147,7 @@ def test_export_writes_a_valid_dataset_with_the_corrected_labels(store: AuditSto
                      comment=None)
     store.add_review(b, reviewer="aud", verdict="agree", labels={n: 0 for n in LABELS}, comment=None)
     out = tmp_path / "feedback.jsonl"
-    assert export_feedback(store, out) == 2
+    assert export_feedback(store, out) == (2, 0)
     data = load_dataset(out)
     assert data.ids == [f"feedback-{a}", f"feedback-{b}"]
     assert data.labels[0].tolist() == [float(n == "violence_risk") for n in LABELS]

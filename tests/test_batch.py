@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
 from divert.cli.app import app
+from divert.model.bundle import Predictions
 from divert.model.inputs import NoteInput
 from divert.model.labels import LABELS
-from divert.model.policy import load_policy
+from divert.model.policy import Policy, load_policy
 from divert.model.pyfunc import LoadedModel, load_model
+from divert.serving.batch.core import BatchScorer
 from divert.serving.batch.errors import BatchError
 from divert.serving.batch.local import RunSummary, score_local
 from divert.serving.batch.sample import sample_calls
@@ -269,3 +272,67 @@ def test_small_inputs_are_scored_in_one_process_large_ones_on_every_core() -> No
     assert auto_workers(30_000, 20_000) == 1
     assert auto_workers(1_000_000, 20_000) == (os.cpu_count() or 1)
     assert auto_workers(None, 20_000) == (os.cpu_count() or 1)  # size unknown
+
+
+class _RandomScores:
+    """A stand-in model: seeded random scores, so every combination of decisions and score ranges occurs."""
+
+    labels = LABELS
+
+    def __init__(self, seed: int) -> None:
+        self.rng = np.random.default_rng(seed)
+
+    def predict(self, texts: list[str], *, preprocessed: bool = False) -> Predictions:
+        scores = self.rng.random((len(texts), len(LABELS)))
+        return Predictions(labels=LABELS, scores=scores, thresholds=np.full(len(LABELS), 0.5))
+
+
+def test_the_policy_is_evaluated_once_per_situation_with_the_same_answers() -> None:
+    """The batch scorer evaluates the policy once per `Policy.situation`; every call still gets exactly what
+    `Policy.recommend` answers for it (hours with an overnight range, areas in other case, a missing area or
+    time, score-range conditions, add-ons and fallbacks)."""
+    policy = Policy.model_validate({
+        "policy_version": "situations-1", "timezone": "America/Chicago", "unknown_area": "not_covered",
+        "programs": [
+            {"name": "crisis_team", "kind": "crisis_team", "areas": ["north", "Central"],
+             "hours": {"daily": ["08:00-20:00"], "fri": ["08:00-20:00", "22:00-03:00"]}},
+            {"name": "co_responder", "kind": "co_responder", "hours": {"mon": ["00:00-12:00"]}, "areas": ["south"]},
+            {"name": "police", "kind": "police"},
+            {"name": "ems", "kind": "ems", "hours": {"daily": ["06:00-18:00"]}},
+            {"name": "ems_night", "kind": "ems"},
+        ],
+        "rules": [
+            {"name": "bh_violent", "when": {"behavioral_health": True, "violence_risk": {"min_score": 0.7}},
+             "route": ["co_responder", "police"]},
+            {"name": "bh", "when": {"behavioral_health": True}, "route": ["crisis_team", "co_responder"]},
+            {"name": "suicide", "when": {"suicide_risk": {"min_score": 0.3, "max_score": 0.9}},
+             "route": ["crisis_team"]},
+            {"name": "violence", "when": {"violence_risk": True}, "route": ["police"]},
+        ],
+        "add_ons": [{"name": "medical", "when": {"medical_emergency": True}, "add": ["ems", "ems_night"]},
+                    {"name": "substance", "when": {"substance_use": {"min_score": 0.8}}, "add": ["co_responder"]}],
+        "last_resort": "police",
+    })
+    rng = np.random.default_rng(3)
+    n = 3000
+    minutes = rng.integers(0, 7 * 24 * 60, n)
+    times = [(datetime(2025, 3, 3) + timedelta(minutes=int(m))).isoformat() for m in minutes]
+    times[::17] = [None] * len(times[::17])  # evaluated at the run's clock
+    areas = rng.choice(np.array(["north", "NORTH", "central", "south", "east", None], dtype=object), n)
+    calls = pd.DataFrame({"id": [f"s-{i}" for i in range(n)], "text": ["RP ADV"] * n, "time": times,
+                          "area": areas, "nature_code": None, "row": np.arange(1, n + 1)})
+    model = _RandomScores(seed=11)
+    scorer = BatchScorer(model, policy, model_name="random", model_version="1", now=CLOCK)  # type: ignore[arg-type]
+    got = scorer.score(calls).scored
+    assert len(got) == n and len(scorer._recs) < n // 2  # situations repeat
+    for i, row in enumerate(got.itertuples()):
+        decisions = {name: bool(getattr(row, f"decision_{name}")) for name in LABELS}
+        scores = {name: float(getattr(row, f"score_{name}")) for name in LABELS}
+        context = {k: v for k, v in {"time": times[i], "area": areas[i]}.items() if v is not None}
+        rec = policy.recommend(decisions, scores, context, thresholds=dict.fromkeys(LABELS, 0.5), now=CLOCK)
+        mine = tuple(text_or_none(v) for v in (row.recommendation, row.recommendation_kind, row.rule))
+        assert mine == (rec.primary, rec.primary_kind, rec.rule)
+        assert row.additional == ";".join(rec.additional)
+        assert row.fallbacks == ";".join(f"{f.program}:{f.reason}" for f in rec.fallbacks_applied)
+        assert (row.evaluated_at, row.time_source) == (rec.evaluated_at, rec.time_source)
+        assert row.flags == ";".join(name for name in LABELS if decisions[name])

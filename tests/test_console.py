@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from serving_fixtures import CALL_TIME, KEYS, headers, make_settings
+from serving_fixtures import CALL_TIME, KEYS, headers, make_settings, wait_for_audit
 
 from divert.model.labels import LABELS
 from divert.serving.app import create_app
@@ -80,6 +80,7 @@ def login(client: TestClient, key: str = KEYS["auditor"], next_url: str = "") ->
 def auditor(client: TestClient) -> TestClient:
     for note in NOTES:
         classify(client, note)
+    wait_for_audit(client)  # the console shows redacted text once the deferred redaction has filled it in
     r = login(client)
     assert r.status_code == 303, r.text
     return client

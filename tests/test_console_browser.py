@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
-from serving_fixtures import CALL_TIME, KEYS, headers, make_settings
+from serving_fixtures import CALL_TIME, KEYS, headers, make_settings, wait_for_audit
 
 from divert.serving.app import create_app
 
@@ -72,7 +72,7 @@ def recorded(server: str) -> list[dict[str, Any]]:
         for note in NOTES:
             r = client.post("/v1/classify", json={**note, "context": {"time": CALL_TIME}}, headers=headers("cad"))
             assert r.status_code == 200, r.text
-        items: list[dict[str, Any]] = client.get("/v1/audit/predictions", headers=headers("auditor")).json()["items"]
+        items = wait_for_audit(client)
     assert len(items) == len(NOTES)
     return items
 

@@ -25,7 +25,7 @@ from eido_fixtures import (
     validate_component,
 )
 from fastapi.testclient import TestClient
-from serving_fixtures import CALL_TIME, headers, make_settings
+from serving_fixtures import CALL_TIME, headers, make_settings, wait_for_audit
 from typer.testing import CliRunner
 
 from divert.cli.app import app as cli_app
@@ -206,8 +206,7 @@ def test_the_audit_stores_redacted_text_for_every_kind(client: TestClient) -> No
     ok(client, {"transcript": PII_TRANSCRIPT, "call_id": "pii-tx"})
     ok(client, {"text": "RP JOHN SMITH CB 608-555-0142 ADV BROTHER OFF HIS MEDS"})
     ok(client, {"eido": PII_EIDO, "labels": ["behavioral_health"]}, path="/v1/explain")
-    listed = client.get("/v1/audit/predictions", headers=AUD).json()
-    rows = listed["items"] if isinstance(listed, dict) and "items" in listed else listed
+    rows = wait_for_audit(client)
     kinds = sorted((row["endpoint"], row["input_kind"]) for row in rows)
     assert kinds == [("classify", "eido"), ("classify", "text"), ("classify", "transcript"), ("explain", "eido")]
     for row in rows:

@@ -19,6 +19,8 @@ from divert.serving.audit.store import AuditStore, PredictionFilter
 def feedback_rows(store: AuditStore, f: PredictionFilter | None = None) -> list[dict[str, Any]]:
     latest: dict[str, dict[str, Any]] = {}
     for pred, review in store.reviewed(f):
+        if pred.text_redacted is None:  # redaction pending (or lost): there is no text to train on yet
+            continue
         group = (f"feedback-call-{store_safe(pred.key_id)}-{store_safe(pred.call_id)}" if pred.call_id
                  else f"feedback-{pred.text_hash[:16]}")
         row = {
@@ -40,8 +42,11 @@ def store_safe(value: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in value)[:80]
 
 
-def export_feedback(store: AuditStore, out: Path, f: PredictionFilter | None = None) -> int:
+def export_feedback(store: AuditStore, out: Path, f: PredictionFilter | None = None) -> tuple[int, int]:
+    """Write the feedback dataset; returns (rows written, reviewed predictions left out because their redacted
+    text is still pending)."""
     rows = feedback_rows(store, f)
+    pending = sum(pred.text_redacted is None for pred, _ in store.reviewed(f))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
-    return len(rows)
+    return len(rows), pending

@@ -1,4 +1,9 @@
 """The audit tables. Append-only: a prediction row is written once; a review is a new row that references it.
+The one exception is the redacted text of a prediction recorded with deferred redaction (`audit_redaction:
+deferred`, the default): its row is written before the answer is returned with `text_redacted` and `redactions`
+NULL, and the redaction worker fills both in once, moments later (never overwriting a value). A row whose text
+is still NULL is pending redaction, or lost it because the server stopped first; its scores, decisions and
+keyed hash are recorded either way, and the raw text is never stored.
 
 `predictions` holds one row per answered note (a batch of n notes is n rows with the same `request_id`), with
 the note text only as redacted text and a keyed hash. `flags` is the sorted flagged labels joined as
@@ -32,9 +37,9 @@ class Prediction(Base):
     model_version: Mapped[str] = mapped_column(String(200), index=True)
     policy_version: Mapped[str | None] = mapped_column(String(100))
     input_kind: Mapped[str] = mapped_column(String(16))
-    text_redacted: Mapped[str] = mapped_column(Text)
+    text_redacted: Mapped[str | None] = mapped_column(Text, doc="NULL while deferred redaction is pending")
     text_hash: Mapped[str] = mapped_column(String(64), index=True, doc="HMAC-SHA256 of the text the model read")
-    redactions: Mapped[dict[str, Any]] = mapped_column(JSON, doc="{PII type: count}")
+    redactions: Mapped[dict[str, Any] | None] = mapped_column(JSON, doc="{PII type: count}; NULL while pending")
     scores: Mapped[dict[str, Any]] = mapped_column(JSON)
     thresholds: Mapped[dict[str, Any]] = mapped_column(JSON)
     decisions: Mapped[dict[str, Any]] = mapped_column(JSON)

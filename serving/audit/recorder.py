@@ -1,10 +1,13 @@
 """`AuditService`: what the API routes call to record an answer, and what the auditor routes read through.
 
-Recording redacts every note (`divert.model.redact.Redactor`) and hashes the text the model read with the keyed
-hash, then writes one row per note in one transaction, after the answer is computed and before it is returned.
-If that fails (store down, redaction failing) and `audit_required` is true, the route answers 503
-`audit_unavailable` instead of the unrecorded prediction; with `audit_required` false it answers and logs that
-the answer was not recorded. Logs never hold note text.
+Recording hashes the text the model read with the keyed hash and writes one row per note in one transaction,
+after the answer is computed and before it is returned. The note's redacted text (`divert.model.redact.Redactor`)
+goes in the same row (`audit_redaction: inline`) or is filled in moments later by the `RedactionWorker`
+(`deferred`, the default: spaCy NER costs more than the model on a short note, so it stays off the request path;
+when the worker's queue is full the request redacts inline). If the write fails (store down, redaction failing)
+and `audit_required` is true, the route answers 503 `audit_unavailable` instead of the unrecorded prediction;
+with `audit_required` false it answers and logs that the answer was not recorded. Logs never hold note text.
+/v1/explain answers are always redacted inline (their attributions are mapped onto the redacted text).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from fastapi import Request
 from divert.model.redact import PLACEHOLDERS, RedactionResult, Redactor, keyed_hash, offset_map
 from divert.serving.audit.models import Prediction
 from divert.serving.audit.queue import NO_SECOND_MODEL, Candidate, Ranked, rank, review_boost
+from divert.serving.audit.redaction_worker import PendingText, RedactionWorker
 from divert.serving.audit.store import AuditStore, AuditUnavailable, flags_column
 from divert.serving.errors import ServingError, request_id_of
 from divert.serving.settings import ServingSettings
@@ -54,6 +58,9 @@ class AuditService:
         self._hash_key = settings.audit_key()  # refuses an unset key outside dev mode
         self.store = store or AuditStore(settings.audit_url)
         self.redactor = redactor or Redactor()
+        self.worker: RedactionWorker | None = None
+        if settings.audit_redaction == "deferred":
+            self.worker = RedactionWorker(self.store, self.redactor, max_pending=settings.audit_redaction_queue)
         self.second_model_ref = settings.review_second_model_ref
         self._settings = settings
         self._second: LoadedModel | None = None
@@ -70,6 +77,14 @@ class AuditService:
             self.store.migrate()
         except AuditUnavailable as exc:
             log.warning("audit store not ready at start-up (%s); audit_required=%s", exc, self.required)
+        if self.worker is not None:
+            self.worker.start()
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        """At shutdown: redact and store what is still queued (up to `timeout_s`), then close the store."""
+        if self.worker is not None:
+            self.worker.stop(timeout_s)
+        self.store.dispose()
 
     def check(self) -> CheckResult:
         from divert.serving.state import CheckResult
@@ -88,11 +103,13 @@ class AuditService:
 
     # ------------------------------------------------------------------------------------ record
 
-    def _persist(self, request: Request, what: str, build: Any) -> None:
+    def _persist(self, request: Request, what: str, build: Any, after: Any = None) -> None:
         rid = request_id_of(request) or ""
         try:
             rows: list[Prediction] = build()
-            self.store.record(rows)
+            ids = self.store.record(rows)
+            if after is not None:
+                after(ids)
         except Exception as exc:  # store down, redaction failing: never a silent unrecorded answer
             reason = str(exc) if isinstance(exc, AuditUnavailable) else type(exc).__name__
             if self.required:
@@ -106,28 +123,39 @@ class AuditService:
     def record_classification(self, request: Request, key_id: str, service: ClassificationService,
                               notes: Sequence[NoteInput], answer: Classification, *, batch: bool) -> None:
         latency = _latency_ms(request)
+        parsed = answer.notes or tuple(service.parse(notes, batch=batch))
+        texts = [note.text for note in parsed]
+        defer = self.worker is not None and self.worker.has_room(len(texts))
 
         def build() -> list[Prediction]:
-            parsed = service.parse(notes, batch=batch)
             now = datetime.now(UTC)
             rows = []
             for note, result in zip(parsed, answer.results, strict=True):
-                red = self.redactor.redact(note.text)
+                red = None if defer else self.redactor.redact(note.text)
                 decisions = {name: ls.decision for name, ls in result.labels.items()}
                 rec = result.recommendation
                 rows.append(Prediction(
                     request_id=request_id_of(request) or "", item_index=result.index, endpoint="classify",
                     created_at=now, key_id=key_id, call_id=result.call_id, model_name=answer.model.name,
                     model_version=answer.model_version, policy_version=answer.policy_version,
-                    input_kind=note.kind, text_redacted=red.text, text_hash=self.hash(note.text),
-                    redactions=red.counts(), scores={n: ls.score for n, ls in result.labels.items()},
+                    input_kind=note.kind, text_redacted=red.text if red else None, text_hash=self.hash(note.text),
+                    redactions=red.counts() if red else None,
+                    scores={n: ls.score for n, ls in result.labels.items()},
                     thresholds={n: ls.threshold for n, ls in result.labels.items()}, decisions=decisions,
                     flags=flags_column(decisions), recommendation=rec.primary,
                     recommendation_detail=rec.model_dump(mode="json"),  # policy output: no note text
                     explanation=None, latency_ms=latency))
             return rows
 
-        self._persist(request, "classify", build)
+        def hand_over(ids: list[int]) -> None:
+            if not defer or self.worker is None:
+                return
+            if not self.worker.submit([PendingText(pid, text) for pid, text in zip(ids, texts, strict=True)]):
+                # the queue filled up meanwhile: redact these notes here
+                reds = [self.redactor.redact(t) for t in texts]
+                self.store.fill_texts([(pid, r.text, r.counts()) for pid, r in zip(ids, reds, strict=True)])
+
+        self._persist(request, "classify", build, hand_over)
 
     def record_explanation(self, request: Request, key_id: str, loaded: LoadedModel, explanation: Explanation,
                            *, call_id: str | None, input_kind: str) -> None:
@@ -171,14 +199,17 @@ class AuditService:
             return {}
         missing = [p for p in preds if p.id not in self._second_cache]
         if missing:
-            out = second.model.predict([p.text_redacted for p in missing])
+            missing = [p for p in missing if p.text_redacted is not None]  # pending redaction: no text to score
+            if not missing:
+                return {p.id: self._second_cache[p.id] for p in preds if p.id in self._second_cache}
+            out = second.model.predict([p.text_redacted or "" for p in missing])
             for i, p in enumerate(missing):
                 row = out.row(i)
                 self._second_cache[p.id] = ({n: float(v["score"]) for n, v in row.items()},
                                             {n: float(v["threshold"]) for n, v in row.items()})
             if len(self._second_cache) > 50_000:
                 self._second_cache.clear()
-        return {p.id: self._second_cache[p.id] for p in preds}
+        return {p.id: self._second_cache[p.id] for p in preds if p.id in self._second_cache}
 
     def queue(self, *, limit: int, candidates: int = 2000) -> tuple[list[tuple[Ranked, Prediction]], list[str]]:
         preds = self.store.unreviewed(limit=candidates)

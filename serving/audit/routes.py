@@ -51,9 +51,11 @@ class PredictionOut(BaseModel):
     model_version: str
     policy_version: str | None
     input_kind: str
-    text_redacted: str
+    text_redacted: str | None = Field(description="null while deferred redaction is pending (or was lost because "
+                                                   "the server stopped first): the raw text is never stored")
+    redaction_pending: bool = Field(default=False, description="true while text_redacted is null")
     text_hash: str = Field(description="HMAC-SHA256 (audit_hash_key) of the text the model read")
-    redactions: dict[str, int]
+    redactions: dict[str, int] | None
     scores: dict[str, float]
     thresholds: dict[str, float]
     decisions: dict[str, bool]
@@ -122,7 +124,7 @@ def prediction_out(p: Prediction, reviewed: bool) -> PredictionOut:
         id=p.id, request_id=p.request_id, item_index=p.item_index, endpoint=p.endpoint, created_at=utc(p.created_at),
         key_id=p.key_id, call_id=p.call_id, model_name=p.model_name, model_version=p.model_version,
         policy_version=p.policy_version, input_kind=p.input_kind, text_redacted=p.text_redacted,
-        text_hash=p.text_hash, redactions=p.redactions, scores=p.scores, thresholds=p.thresholds,
+        redaction_pending=p.text_redacted is None, text_hash=p.text_hash, redactions=p.redactions, scores=p.scores, thresholds=p.thresholds,
         decisions=p.decisions, flags=[f for f in p.flags.split(",") if f], recommendation=p.recommendation,
         recommendation_detail=p.recommendation_detail, latency_ms=p.latency_ms, reviewed=reviewed)
 
@@ -172,7 +174,8 @@ def get_prediction(prediction_id: int, principal: AuditorKey, request: Request, 
     explanation, source = pred.explanation, "stored"
     if explanation is None:
         explanation, source = None, "unavailable"
-        if explain and state.service.ready and model_version(state.service.model) == pred.model_version:
+        if (explain and pred.text_redacted is not None and state.service.ready
+                and model_version(state.service.model) == pred.model_version):
             from divert.model.explain import explain as run_explain
 
             result = run_explain(state.service.model.model, pred.text_redacted, None)

@@ -1,7 +1,10 @@
 """`AuditStore`: the audit trail in SQLAlchemy 2 (SQLite by default, PostgreSQL by URL), migrated by Alembic.
 
-Append-only: `record` and `add_review` insert; nothing updates a row. The only deletion is `purge` (records older
-than N days, with their reviews), run by the admin command `divert audit purge`, never by an HTTP route.
+Append-only: `record` and `add_review` insert; nothing updates a recorded value. `fill_texts` writes the redacted
+text of a prediction recorded with deferred redaction, once (only where it is still NULL). The only deletion is
+`purge` (records older than N days, with their reviews), run by the admin command `divert audit purge`, never by
+an HTTP route. A file SQLite store runs in WAL mode with `synchronous=NORMAL` (a commit does not wait for a disk
+flush; an application crash loses nothing committed, a power cut may lose the last transactions).
 Every database problem is raised as `AuditUnavailable`.
 """
 
@@ -17,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, delete, exists, func, select, text
+from sqlalchemy import Engine, bindparam, create_engine, delete, event, exists, func, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -83,6 +86,13 @@ def normalise_url(url: str) -> str:
     return url
 
 
+def _sqlite_wal(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
 def flags_column(decisions: dict[str, bool]) -> str:
     flagged = sorted(name for name, on in decisions.items() if on)
     return "," + ",".join(flagged) + "," if flagged else ","
@@ -101,6 +111,8 @@ class AuditStore:
         elif self.dialect == "postgresql":
             kwargs["connect_args"] = {"connect_timeout": connect_timeout_s}
         self.engine: Engine = create_engine(self.url, **kwargs)
+        if self.dialect == "sqlite" and parsed.database not in (None, "", ":memory:"):
+            event.listen(self.engine, "connect", _sqlite_wal)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._migrated = False
         self._migrate_lock = threading.Lock()
@@ -163,6 +175,26 @@ class AuditStore:
             session.add_all(rows)
             session.flush()
             return [row.id for row in rows]
+
+    def fill_texts(self, rows: Sequence[tuple[int, str, dict[str, int]]]) -> int:
+        """Write (prediction id, redacted text, redaction counts) where the text is still NULL, in one
+        transaction; returns how many rows were filled."""
+        if not rows:
+            return 0
+        self.ensure_migrated()
+        stmt = (update(Prediction).where(Prediction.id == bindparam("pid"), Prediction.text_redacted.is_(None))
+                .values(text_redacted=bindparam("txt"), redactions=bindparam("red")))
+        params = [{"pid": pid, "txt": txt, "red": red} for pid, txt, red in rows]
+        with self.session() as session:
+            result = session.connection().execute(stmt, params)
+            return int(result.rowcount or 0)
+
+    def pending_texts(self) -> int:
+        """Predictions whose redacted text is still NULL (pending, or lost by a server stopped before it)."""
+        self.ensure_migrated()
+        with self.session() as session:
+            return int(session.scalar(select(func.count(Prediction.id)).where(Prediction.text_redacted.is_(None)))
+                       or 0)
 
     def add_review(self, prediction_id: int, *, reviewer: str, verdict: str, labels: dict[str, int],
                    comment: str | None, now: datetime | None = None) -> Review | None:

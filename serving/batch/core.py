@@ -9,10 +9,10 @@ part of the output; `redact=True` adds the note redacted by `divert.model.redact
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import pandas as pd
 import pyarrow as pa
@@ -22,6 +22,7 @@ from divert.model.errors import InvalidInputError
 from divert.model.inputs import DEFAULT_MAX_CHARS, parse_text
 from divert.model.labels import LABELS
 from divert.model.policy import Policy
+from divert.model.preprocess import preprocess
 
 # What a reader hands to the scorer: one row per call; `row` is the 1-based row number in the input.
 CALL_COLUMNS: tuple[str, ...] = ("id", "text", "time", "area", "nature_code", "row")
@@ -75,6 +76,29 @@ def _opt_str(value: Any) -> str | None:
     return text or None
 
 
+@dataclass
+class _Valid:
+    """The calls of a chunk that passed the checks, in input order."""
+
+    ids: list[str] = field(default_factory=list)
+    rows: list[int] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)  # what the model reads (preprocessed)
+    contexts: list[dict[str, Any]] = field(default_factory=list)
+    times: list[tuple[datetime, str]] = field(default_factory=list)  # Policy.call_time
+    notes: list[str] = field(default_factory=list)  # parsed note text, for redaction (only with redact=True)
+
+
+class _Rec(NamedTuple):
+    """The columns of a recommendation that do not depend on the call time's text."""
+
+    primary: str | None
+    primary_kind: str | None
+    additional: str
+    rule: str | None
+    route: str
+    fallbacks: str
+
+
 @dataclass(frozen=True)
 class ScoredChunk:
     scored: pd.DataFrame
@@ -100,6 +124,7 @@ class BatchScorer:
         self.schema = output_schema(model.labels, with_redacted_text=redact)
         self._routes = {rule.name: ";".join(rule.route) for rule in policy.rules}
         self._redactor: Any = None
+        self._recs: dict[tuple[Any, ...], _Rec] = {}
 
     def _redact(self, texts: list[str]) -> list[str]:
         if self._redactor is None:
@@ -114,41 +139,43 @@ class BatchScorer:
         col = {name: (calls[name].tolist() if name in calls.columns else [None] * n) for name in CALL_COLUMNS}
         rows = [int(r) if not _missing(r) else i + 1 for i, r in enumerate(col["row"])]
         rejects: list[dict[str, Any]] = []
-        valid: list[int] = []
-        texts: list[str] = []
-        contexts: list[dict[str, Any]] = []
+        valid = _Valid()
         for i in range(n):
             call_id = _opt_str(col["id"][i])
             if call_id is None:
                 rejects.append({"row": rows[i], "id": None, "code": "missing_id", "reason": "the call has no id"})
                 continue
             raw = col["text"][i]
+            raw = "" if _missing(raw) else str(raw)
             context = {k: v for k in PASSTHROUGH if (v := _opt_str(col[k][i])) is not None}
             try:
-                parsed = parse_text("" if _missing(raw) else str(raw), max_chars=self.max_chars)
-                self.policy.call_time(context)
+                parsed = parse_text(raw, max_chars=self.max_chars)
+                when, source = self.policy.call_time(context, now=self.now)
             except InvalidInputError as exc:
                 rejects.append({"row": rows[i], "id": call_id, "code": exc.code, "reason": exc.message})
                 continue
-            valid.append(i)
-            texts.append(parsed.text)
-            contexts.append(context)
-        scored = self._scored(col, rows, valid, texts, contexts)
+            valid.ids.append(call_id)
+            valid.rows.append(rows[i])
+            # The model reads `preprocess(parsed.text)` (DivertModel.predict preprocesses what it is given).
+            # `parsed.text` is `preprocess(raw)`: when that is the raw note itself, it is its own preprocessing.
+            valid.texts.append(parsed.text if parsed.text == raw else preprocess(parsed.text))
+            valid.contexts.append(context)
+            valid.times.append((when, source))
+            if self.redact:
+                valid.notes.append(parsed.text)
+        scored = self._scored(valid)
         rej = pd.DataFrame(rejects, columns=REJECT_SCHEMA.names) if rejects else empty_rejects()
         return ScoredChunk(scored=scored, rejects=rej.astype({"row": "int64"}))
 
-    def _scored(self, col: Mapping[str, list[Any]], rows: list[int], valid: list[int], texts: list[str],
-                contexts: list[dict[str, Any]]) -> pd.DataFrame:
-        if not valid:
+    def _scored(self, valid: _Valid) -> pd.DataFrame:
+        if not valid.ids:
             return self.schema.empty_table().to_pandas()
-        preds = self.model.predict(texts)
+        n = len(valid.ids)
+        preds = self.model.predict(valid.texts, preprocessed=True)
         labels = preds.labels
         thresholds = dict(zip(labels, preds.thresholds.tolist(), strict=True))
         decisions = preds.decisions
-        out: dict[str, Any] = {
-            "id": [_opt_str(col["id"][i]) for i in valid],
-            "row": [rows[i] for i in valid],
-        }
+        out: dict[str, Any] = {"id": valid.ids, "row": valid.rows}
         for j, name in enumerate(labels):
             out[f"score_{name}"] = preds.scores[:, j].astype("float64")
         for j, name in enumerate(labels):
@@ -156,28 +183,49 @@ class BatchScorer:
         recs: dict[str, list[str | None]] = {k: [] for k in (
             "flags", "recommendation", "recommendation_kind", "additional", "rule", "route", "fallbacks",
             "time_source", "evaluated_at")}
-        for k, context in enumerate(contexts):
-            dec = {name: bool(decisions[k, j]) for j, name in enumerate(labels)}
-            sco = {name: float(preds.scores[k, j]) for j, name in enumerate(labels)}
-            rec = self.policy.recommend(dec, sco, context, thresholds=thresholds, now=self.now)
-            recs["flags"].append(";".join(name for name, on in dec.items() if on))
+        flags: dict[tuple[bool, ...], str] = {}
+        for dec_row, score_row, context, (when, source) in zip(
+                decisions.tolist(), preds.scores.tolist(), valid.contexts, valid.times, strict=True):
+            key = tuple(dec_row)
+            if key not in flags:
+                flags[key] = ";".join(name for name, on in zip(labels, key, strict=True) if on)
+            rec = self._recommend(labels, key, score_row, context, when, thresholds)
+            recs["flags"].append(flags[key])
             recs["recommendation"].append(rec.primary)
             recs["recommendation_kind"].append(rec.primary_kind)
-            recs["additional"].append(";".join(rec.additional))
+            recs["additional"].append(rec.additional)
             recs["rule"].append(rec.rule)
-            recs["route"].append(self._routes.get(rec.rule, "") if rec.rule else "")
-            recs["fallbacks"].append(";".join(f"{f.program}:{f.reason}" for f in rec.fallbacks_applied))
-            recs["time_source"].append(rec.time_source)
-            recs["evaluated_at"].append(rec.evaluated_at)
+            recs["route"].append(rec.route)
+            recs["fallbacks"].append(rec.fallbacks)
+            recs["time_source"].append(source)
+            # what `Policy.recommend` reports: the call time it evaluated the policy at
+            recs["evaluated_at"].append(when.isoformat(timespec="seconds"))
         out |= recs
         for name in PASSTHROUGH:
-            out[name] = [ctx.get(name) for ctx in contexts]
-        out["model_name"] = [self.model_name] * len(valid)
-        out["model_version"] = [self.model_version] * len(valid)
-        out["policy_version"] = [self.policy.policy_version] * len(valid)
+            out[name] = [ctx.get(name) for ctx in valid.contexts]
+        out["model_name"] = [self.model_name] * n
+        out["model_version"] = [self.model_version] * n
+        out["policy_version"] = [self.policy.policy_version] * n
         if self.redact:
-            out["redacted_text"] = self._redact(texts)
+            out["redacted_text"] = self._redact(valid.notes)
         return pd.DataFrame(out, columns=self.schema.names)
+
+    def _recommend(self, labels: Sequence[str], decisions: tuple[bool, ...], scores: list[float],
+                   context: dict[str, Any], when: datetime, thresholds: dict[str, float]) -> _Rec:
+        """`Policy.recommend`'s answer, evaluated once per situation (`Policy.situation`) of the run."""
+        dec = dict(zip(labels, decisions, strict=True))
+        sco = dict(zip(labels, scores, strict=True))
+        key = self.policy.situation(dec, sco, when, context.get("area"))
+        rec = self._recs.get(key)
+        if rec is None:
+            full = self.policy.recommend(dec, sco, context, thresholds=thresholds, now=self.now)
+            rec = _Rec(full.primary, full.primary_kind, ";".join(full.additional), full.rule,
+                       self._routes.get(full.rule, "") if full.rule else "",
+                       ";".join(f"{f.program}:{f.reason}" for f in full.fallbacks_applied))
+            if len(self._recs) >= 100_000:
+                self._recs.clear()
+            self._recs[key] = rec
+        return rec
 
     def to_table(self, scored: pd.DataFrame) -> pa.Table:
         return pa.Table.from_pandas(scored, schema=self.schema, preserve_index=False)
