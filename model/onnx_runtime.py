@@ -12,11 +12,18 @@ Export (`export_onnx`, needs torch; run by the training pipeline when `transform
        eager attention so that step 2 can fuse it (the scorer itself keeps its attention implementation).
     2. optionally (`optimize`) ONNX Runtime's transformer fusions (`onnxruntime.transformers.optimizer`,
        model type bert): embedding + layer norm, attention, skip layer norm and bias GELU become single kernels.
-    3. int8 only: `onnxruntime.quantization.quantize_dynamic` (int8 weights, activations quantized per call).
-Dynamic quantization picks each activation's range from the whole input tensor of a call, so an int8 score would
-depend on which other notes (and how much padding) share the call. The int8 scorer therefore runs every window
-as its own call by default (`batch_size` 1): a note's score is a function of its text alone, whether it is
-scored alone, in a batch or in an API micro-batch. The fp32 graph has no such dependence and batches windows.
+    3. int8 only, by `quantization`:
+       - `blockwise` (the default): every MatMul's weights to 8 bits with one scale per block of `block_size`
+         input rows (`MatMulNBitsQuantizer`, bits 8, symmetric), computed by `MatMulNBits` with accuracy level 4,
+         which quantizes the activations to int8 at run time per row and block. Measured on a fine-tuned MiniLM:
+         decisions agree with PyTorch on 99.96% of (note, label) pairs, scores differ by 0.001 on average (0.03
+         at most) and a window's score does not depend on the other windows of the call, so windows batch as in
+         fp32. The fused attention (QKV) weights stay fp32.
+       - `dynamic`: `onnxruntime.quantization.quantize_dynamic` (int8 weights, activations quantized with one
+         range per whole input tensor). About twice as fast as fp32, but the ranges of MiniLM's activations are
+         dominated by a few outlier dimensions: scores move by up to 0.3 and a score depends on which other
+         notes (and how much padding) share the call, so this scorer runs every window as its own call
+         (`batch_size` 1).
 
 Threads: `intra_op_threads` (0: ONNX Runtime's default, one per physical core) is saved with the scorer and can
 be overridden per process with `DIVERT_ONNX_THREADS` (e.g. 1 per worker for parallel batch scoring) or the `load`
@@ -92,6 +99,7 @@ class OnnxSettings(BaseModel):
     opset: int = OPSET
     optimized: bool = False
     per_channel: bool = False
+    quantization: Literal["blockwise", "dynamic"] | None = Field(default=None, description="int8 method")
     source: dict[str, Any] = Field(default_factory=dict, description="settings of the exported torch scorer")
 
 
@@ -196,7 +204,7 @@ class OnnxScorer:
     def logits(self, texts: Sequence[str], *, max_windows: int | None = None,
                batch_size: int | None = None) -> np.ndarray:
         """Max-over-windows logits (n, L) as float64 (what occlusion explanations compare). `batch_size`
-        overrides the saved windows-per-call (an int8 score then depends on the batch; see the module doc)."""
+        overrides the saved windows-per-call (a dynamic-int8 score then depends on the batch; see the module doc)."""
         if not texts:
             return np.zeros((0, len(self.labels)), dtype=np.float64)
         per_text = self.windows(texts, max_windows)
@@ -262,8 +270,13 @@ class ExportOptions(BaseModel):
 
     precision: Precision = "int8"
     optimize: bool = Field(default=True, description="ONNX Runtime transformer fusions before quantizing")
-    per_channel: bool = Field(default=False, description="int8: one scale per output channel of each weight")
-    batch_size: int | None = Field(default=None, ge=1, description="None: 1 for int8, the scorer's for fp32")
+    quantization: Literal["blockwise", "dynamic"] = Field(
+        default="blockwise", description="int8: blockwise weight quantization with int8 compute (batch-"
+                                         "independent, closer to fp32) or ONNX Runtime dynamic quantization")
+    block_size: int = Field(default=32, ge=16, description="blockwise: input rows per weight scale (power of 2)")
+    per_channel: bool = Field(default=False, description="dynamic int8: one scale per output channel of each weight")
+    batch_size: int | None = Field(default=None, ge=1, description="None: 1 for dynamic int8 (its scores depend on "
+                                                                  "the batch), the scorer's otherwise")
     intra_op_threads: int = Field(default=0, ge=0)
     opset: int = OPSET
 
@@ -278,7 +291,10 @@ def export_onnx(scorer: TransformerScorer, folder: Path, options: ExportOptions 
         if options.optimize:
             graph = _optimize(graph, Path(tmp) / "optimized.onnx", scorer)
         if options.precision == "int8":
-            graph = _quantize(graph, Path(tmp) / "int8.onnx", options.per_channel)
+            if options.quantization == "blockwise":
+                graph = _quantize_blockwise(graph, Path(tmp) / "int8.onnx", options.block_size)
+            else:
+                graph = _quantize(graph, Path(tmp) / "int8.onnx", options.per_channel)
         shutil.copy2(graph, folder / MODEL_FILE)
     tokenizer_dir = folder / TOKENIZER_DIR
     scorer.tokenizer.save_pretrained(tokenizer_dir)
@@ -287,13 +303,15 @@ def export_onnx(scorer: TransformerScorer, folder: Path, options: ExportOptions 
     cls_id, sep_id = scorer.tokenizer.cls_token_id, scorer.tokenizer.sep_token_id
     if not isinstance(cls_id, int) or not isinstance(sep_id, int):
         raise ModelArtifactError("the tokenizer needs [CLS] and [SEP] tokens")
-    batch_size = options.batch_size or (1 if options.precision == "int8" else scorer.batch_size)
+    dynamic = options.precision == "int8" and options.quantization == "dynamic"
+    batch_size = options.batch_size or (1 if dynamic else scorer.batch_size)
     settings = OnnxSettings(
         labels=list(scorer.labels), precision=options.precision, max_length=scorer.max_length,
         window_stride=scorer.window_stride, max_windows=scorer.max_windows, batch_size=batch_size,
         cls_token_id=cls_id, sep_token_id=sep_id, pad_token_id=int(scorer.tokenizer.pad_token_id or 0),
         intra_op_threads=options.intra_op_threads, opset=options.opset, optimized=options.optimize,
-        per_channel=options.per_channel and options.precision == "int8", source=scorer.settings(),
+        per_channel=options.per_channel and dynamic, source=scorer.settings(),
+        quantization=options.quantization if options.precision == "int8" else None,
     )
     (folder / CONFIG_FILE).write_text(settings.model_dump_json(indent=2))
     return OnnxScorer(folder, settings)
@@ -338,6 +356,27 @@ def _optimize(source: Path, path: Path, scorer: TransformerScorer) -> Path:
     optimized = optimize_model(str(source), model_type="bert", num_heads=int(config.num_attention_heads),
                                hidden_size=int(config.hidden_size), opt_level=1)
     optimized.save_model_to_file(str(path))
+    return path
+
+
+def _quantize_blockwise(source: Path, path: Path, block_size: int) -> Path:
+    """8-bit blockwise weights for every MatMul, int8 compute (accuracy level 4); see the module doc."""
+    from onnxruntime.quantization.matmul_nbits_quantizer import (
+        DefaultWeightOnlyQuantConfig,
+        MatMulNBitsQuantizer,
+    )
+
+    logger = logging.getLogger("onnxruntime.quantization.matmul_nbits_quantizer")
+    level = logger.level
+    logger.setLevel(logging.WARNING)  # it logs every node it visits at INFO
+    try:
+        config = DefaultWeightOnlyQuantConfig(block_size=block_size, is_symmetric=True, accuracy_level=4, bits=8)
+        quantizer = MatMulNBitsQuantizer(str(source), bits=8, block_size=block_size, is_symmetric=True,
+                                         accuracy_level=4, algo_config=config)
+        quantizer.process()
+        quantizer.model.save_model_to_file(str(path), use_external_data_format=False)
+    finally:
+        logger.setLevel(level)
     return path
 
 

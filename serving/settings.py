@@ -110,6 +110,10 @@ class ServingSettings(BaseSettings):
         description="deferred: the prediction row (scores, decisions, keyed hash) is written before the answer "
                     "is returned and a background worker redacts the note and fills its text in moments later "
                     "(keeps spaCy NER off the request path); inline: redact before writing, in the request")
+    audit_redaction_worker: Literal["process", "thread"] = Field(
+        default="process", description="deferred redaction runs in a child process at a lower CPU priority "
+                                       "(takes no time from answering; about 150 MB) or in a server thread")
+    audit_redaction_nice: int = Field(default=10, ge=0, le=19, description="the child process's nice increment")
     audit_redaction_queue: int = Field(
         default=10_000, ge=1, description="notes waiting for deferred redaction at most; when full, a request "
                                           "redacts its own notes inline (back-pressure, nothing is dropped)")

@@ -87,7 +87,10 @@ def make_settings(model_ref: str | Path, **overrides: Any) -> ServingSettings:
     """Settings with one key per role; the model loads before the app takes traffic unless overridden."""
     keys = [{"id": f"{role}-key", "roles": [role], "sha256": hash_key(key)} for role, key in KEYS.items()]
     base: dict[str, Any] = {"model_ref": str(model_ref), "api_keys": keys, "model_load": "blocking",
-                            "audit_url": "sqlite://", "audit_hash_key": "test-audit-hash-key-0123456789"}
+                            "audit_url": "sqlite://", "audit_hash_key": "test-audit-hash-key-0123456789",
+                            # a child process per app would cost each test a spaCy start-up; the process mode has
+                            # its own tests (test_redaction_worker.py)
+                            "audit_redaction_worker": "thread"}
     return ServingSettings(**(base | overrides))
 
 

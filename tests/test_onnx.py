@@ -180,6 +180,9 @@ def exported(trigger_model: DivertModel, tmp_path_factory: pytest.TempPathFactor
     for precision in ("int8", "fp32"):
         onnx = export_onnx(scorer, tmp_path_factory.mktemp(f"trigger-{precision}"), ExportOptions(precision=precision))
         out[precision] = DivertModel(onnx, trigger_model.manifest.model_copy(update={"kind": "onnx"}))
+    onnx = export_onnx(scorer, tmp_path_factory.mktemp("trigger-int8-dynamic"),
+                       ExportOptions(precision="int8", quantization="dynamic", per_channel=True))
+    out["int8_dynamic"] = DivertModel(onnx, trigger_model.manifest.model_copy(update={"kind": "onnx"}))
     return out
 
 
@@ -196,12 +199,30 @@ def test_exported_scores_are_close_to_torch(trigger_model: DivertModel, exported
 
 
 @pytest.mark.slow
-def test_int8_scores_a_note_the_same_alone_or_in_a_batch(exported: dict[str, DivertModel]) -> None:
-    model = exported["int8"]
+@pytest.mark.parametrize("name", ["int8", "int8_dynamic"])
+def test_int8_scores_a_note_the_same_alone_or_in_a_batch(exported: dict[str, DivertModel], name: str) -> None:
+    model = exported[name]
+    scorer = model.scorer
+    assert isinstance(scorer, OnnxScorer)
     texts, _ = trigger_notes(12, seed=4)
     together = model.predict(texts + TEXTS).scores
     alone = np.vstack([model.predict([t]).scores for t in texts + TEXTS])
-    np.testing.assert_array_equal(together, alone)
+    if name == "int8":  # blockwise: activations quantized per row and block, so windows batch as in fp32
+        assert scorer.settings.quantization == "blockwise" and scorer.batch_size > 1
+        np.testing.assert_allclose(together, alone, atol=1e-6)
+    else:  # dynamic: one activation range per call, so each window is scored alone and scores are identical
+        assert scorer.settings.quantization == "dynamic" and scorer.batch_size == 1
+        np.testing.assert_array_equal(together, alone)
+
+
+@pytest.mark.slow
+def test_blockwise_int8_is_closer_to_torch_than_dynamic_int8(trigger_model: DivertModel,
+                                                             exported: dict[str, DivertModel]) -> None:
+    texts, _ = trigger_notes(40, seed=5)
+    blockwise = parity(trigger_model, exported["int8"], texts + TEXTS)
+    dynamic = parity(trigger_model, exported["int8_dynamic"], texts + TEXTS)
+    assert blockwise.mean_abs_score_diff < dynamic.mean_abs_score_diff
+    assert blockwise.max_abs_raw_diff < dynamic.max_abs_raw_diff
 
 
 @pytest.mark.slow

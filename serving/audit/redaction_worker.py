@@ -12,7 +12,10 @@ What it guarantees:
   losing texts; a batch the store refuses is retried (`RETRY_S`) and kept in memory meanwhile;
 - on shutdown (`stop`) the queue is drained before the store is closed; a process killed before that leaves the
   rows of the notes still queued with NULL text (their decisions are recorded; `pending` on the auditor API);
-- redaction that raises on a text stores the placeholder `REDACTION_FAILED`, never the text.
+- redaction that raises on a text stores the placeholder `REDACTION_FAILED`, never the text;
+- with a `RedactionProcess` (`audit_redaction_worker: process`, the server's default) the redaction itself runs
+  in a child process at a lower CPU priority, so it takes no time from answering; this thread only moves texts
+  to it and results to the store.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from divert.model.redact import Redactor
+from divert.serving.audit.redaction_process import Redacted, RedactionProcess
 from divert.serving.audit.store import AuditStore, AuditUnavailable
 
 log = logging.getLogger("divert.serving.audit")
@@ -42,9 +46,10 @@ class PendingText:
 
 class RedactionWorker:
     def __init__(self, store: AuditStore, redactor: Redactor, *, max_pending: int = 10_000,
-                 on_change: Callable[[int], None] | None = None) -> None:
+                 on_change: Callable[[int], None] | None = None, process: RedactionProcess | None = None) -> None:
         self.store = store
         self.redactor = redactor
+        self.process = process  # None: redact in the worker thread
         self._queue: queue.Queue[PendingText | None] = queue.Queue(maxsize=max_pending)
         self._thread: threading.Thread | None = None
         self._outstanding = 0  # submitted and not yet stored
@@ -58,6 +63,13 @@ class RedactionWorker:
     # ------------------------------------------------------------------------------------ life cycle
 
     def start(self) -> None:
+        if self.process is not None:
+            try:
+                self.process.start()
+            except Exception as exc:  # no child process here: redact in this process's worker thread
+                log.error("redaction process did not start (%s); redacting in a server thread", type(exc).__name__)
+                self.process = None
+                self.redactor.load()
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name="divert-redaction", daemon=True)
             self._thread.start()
@@ -71,6 +83,8 @@ class RedactionWorker:
         self._queue.put(None)
         self._thread.join(timeout=max(1.0, timeout_s))
         self._thread = None
+        if self.process is not None:
+            self.process.stop()
         left = self.pending
         if left:
             log.error("redaction worker stopped with %d texts not redacted: their predictions keep NULL text", left)
@@ -136,15 +150,14 @@ class RedactionWorker:
             batch = self._take()
             if batch is None:
                 return
-            rows = []
-            for item in batch:
-                try:
-                    red = self.redactor.redact(item.text)
-                    rows.append((item.prediction_id, red.text, red.counts()))
-                except Exception as exc:  # a redactor bug must not store the text nor stop the worker
+            rows: list[tuple[int, str, dict[str, int]]] = []
+            for item, red in zip(batch, self._redact([item.text for item in batch]), strict=True):
+                if red is None:  # a redactor bug must not store the text nor stop the worker
                     self.failed += 1
-                    log.error("redaction failed prediction_id=%d: %s", item.prediction_id, type(exc).__name__)
+                    log.error("redaction failed prediction_id=%d", item.prediction_id)
                     rows.append((item.prediction_id, REDACTION_FAILED, {}))
+                else:
+                    rows.append((item.prediction_id, *red))
             stored = False
             while not stored:
                 try:
@@ -163,6 +176,22 @@ class RedactionWorker:
             else:
                 log.error("audit store down at shutdown: %d redacted texts not stored", len(rows))
             self._changed()
+
+    def _redact(self, texts: list[str]) -> list[Redacted]:
+        if self.process is not None:
+            try:
+                return self.process.redact(texts)
+            except Exception as exc:  # the child keeps failing: redact here rather than lose the texts
+                log.error("redaction process unusable (%s); redacting in the server from now on", type(exc).__name__)
+                self.process = None
+        out: list[Redacted] = []
+        for text in texts:
+            try:
+                red = self.redactor.redact(text)
+                out.append((red.text, red.counts()))
+            except Exception:
+                out.append(None)
+        return out
 
     def _changed(self) -> None:
         if self.on_change is not None:
