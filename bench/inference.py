@@ -273,8 +273,16 @@ def wait_drained(client: Any, timeout_s: float = 300.0) -> float:
     return time.perf_counter() - started
 
 
+def by_style(times_ms: Sequence[float], styles: Sequence[str]) -> dict[str, dict[str, float]]:
+    """p50/p99 of the same measurements per input style (CAD notes are short, transcripts long)."""
+    groups: dict[str, list[float]] = {}
+    for t, style in zip(times_ms, styles, strict=False):
+        groups.setdefault(style, []).append(t)
+    return {style: {**percentiles(ts), "n": len(ts)} for style, ts in sorted(groups.items())}
+
+
 def over_http(spec: ModelSpec, texts: list[str], args: argparse.Namespace, workdir: Path, *,
-              batching: bool) -> dict[str, Any]:
+              batching: bool, styles: Sequence[str] = ()) -> dict[str, Any]:
     import httpx
 
     server = Server(spec, args, workdir, batching=batching)
@@ -284,7 +292,9 @@ def over_http(spec: ModelSpec, texts: list[str], args: argparse.Namespace, workd
         with httpx.Client(base_url=server.url, headers={"X-API-Key": server.key}, timeout=60) as client:
             sequential(client, texts[:20])  # warm-up
             if not batching:
-                result["single"] = percentiles(sequential(client, texts[: args.n_http]))
+                single = sequential(client, texts[: args.n_http])
+                result["single"] = percentiles(single)
+                result["single_by_style"] = by_style(single, styles)
                 started = time.perf_counter()
                 sent = 0
                 for lo in range(0, min(len(texts), args.n_http_batch), args.batch_size):
@@ -336,6 +346,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         order = order[: args.limit]
     texts = [preprocess(dataset.texts[i]) for i in order]
     labels = dataset.labels[order]
+    styles = [str(dataset.meta[i].get("style", "unknown")) for i in order]
     specs = [ModelSpec(*item.split("=", 1)) for item in args.model]
     report: dict[str, Any] = {"machine": machine(), "data": str(args.data), "targets": TARGETS, "settings": {
         k: v for k, v in vars(args).items() if k not in ("probe",)}, "models": {}}
@@ -357,7 +368,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         del loaded
         entry["load"] = probe_in_subprocess(spec, args)
         if not args.no_http:
-            entry["http"] = over_http(spec, texts, args, workdir, batching=False)
+            entry["http"] = over_http(spec, texts, args, workdir, batching=False, styles=styles)
             if args.batching and entry["kind"] in ("transformer", "onnx"):
                 entry["http_batching"] = over_http(spec, texts, args, workdir, batching=True)
         report["models"][spec.name] = entry
@@ -397,6 +408,9 @@ def print_table(report: dict[str, Any]) -> None:
             f"{mbc['notes_per_s']:.0f} ({mbc['p99_ms']:.0f})" if mbc else "-",
         )
     Console(width=max(Console().width, 220)).print(table)
+    for name, e in report["models"].items():
+        for style, p in e.get("http", {}).get("single_by_style", {}).items():
+            print(f"{name}: HTTP one note, {style} ({p['n']} notes): p50 {p['p50_ms']:.1f} ms, p99 {p['p99_ms']:.1f} ms")
     for name, e in report["models"].items():
         if "derived_onnx_parity" in e:
             p = e["derived_onnx_parity"]

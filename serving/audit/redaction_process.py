@@ -90,24 +90,33 @@ class RedactionProcess:
         self.use_ner = use_ner
         self.nice = nice
         self._proc: subprocess.Popen[bytes] | None = None
+        self._ready = False
         self.restarts = 0
 
     @property
     def pid(self) -> int | None:
         return None if self._proc is None else self._proc.pid
 
-    def start(self) -> None:
+    def start(self, *, wait: bool = False) -> None:
+        """Start the child; it loads spaCy while the server loads its model. `wait`: until it is ready."""
         cmd = [sys.executable, "-m", "divert.serving.audit.redaction_process", "--model", self.model,
                "--nice", str(self.nice), *([] if self.use_ner else ["--no-ner"])]
-        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-        self._proc = proc
+        self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self._ready = False
+        if wait:
+            self._wait_ready()
+
+    def _wait_ready(self) -> None:
+        if self._ready:
+            return
         try:
-            assert proc.stdout is not None
-            if _recv(proc.stdout) != READY:
+            assert self._proc is not None and self._proc.stdout is not None
+            if _recv(self._proc.stdout) != READY:
                 raise RuntimeError("the redaction process answered something else than ready")
         except (EOFError, ValueError) as exc:
             self._discard()
             raise RuntimeError("the redaction process did not start") from exc
+        self._ready = True
 
     def redact(self, texts: Sequence[str]) -> list[Redacted]:
         """Redact `texts` in the child; a child that died is replaced and the batch sent again."""
@@ -116,6 +125,7 @@ class RedactionProcess:
             try:
                 if self._proc is None:
                     self.start()
+                self._wait_ready()
                 assert self._proc is not None and self._proc.stdin is not None and self._proc.stdout is not None
                 _send(self._proc.stdin, list(texts))
                 result = _recv(self._proc.stdout)
