@@ -91,18 +91,16 @@ class DivertModel:
     def threshold_vector(self) -> np.ndarray:
         return np.array([self.manifest.thresholds[name] for name in self.labels], dtype=np.float64)
 
-    def raw_scores(self, texts: Sequence[str], *, preprocessed: bool = False) -> np.ndarray:
-        """`preprocessed=True`: the texts are already `preprocess`'s output for the scorer (batch scoring
-        preprocesses once to check a note and passes that text on)."""
+    def raw_scores(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, len(self.labels)))
-        return self.scorer.raw_scores(list(texts) if preprocessed else [preprocess(t) for t in texts])
+        return self.scorer.raw_scores([preprocess(t) for t in texts])
 
     def calibrate(self, raw: np.ndarray) -> np.ndarray:
         return self.manifest.calibration.apply(raw, self.labels)
 
-    def predict(self, texts: Sequence[str], *, preprocessed: bool = False) -> Predictions:
-        scores = self.calibrate(self.raw_scores(texts, preprocessed=preprocessed))
+    def predict(self, texts: Sequence[str]) -> Predictions:
+        scores = self.calibrate(self.raw_scores(texts))
         return Predictions(labels=self.labels, scores=scores, thresholds=self.threshold_vector)
 
     def save(self, folder: Path | str) -> Path:

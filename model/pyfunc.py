@@ -8,6 +8,7 @@ all score with the same code and files.
 from __future__ import annotations
 
 import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -82,8 +83,20 @@ def _from_local(path: Path) -> DivertModel:
     if (path / MANIFEST).is_file():
         return DivertModel.load(path)
     if (path / "MLmodel").is_file():
-        return _unwrap(mlflow.pyfunc.load_model(str(path)))
+        return _unwrap(_load_pyfunc(str(path)))
     raise ModelArtifactError(f"{path} is neither a divert bundle (manifest.json) nor an MLflow model (MLmodel)")
+
+
+def _load_pyfunc(uri: str) -> Any:
+    """`mlflow.pyfunc.load_model`, leaving `sys.path` as it was. MLflow prepends the model's packaged code folder
+    to `sys.path`; `divert` is already imported from this installation, so that entry would only reach the child
+    processes this one spawns (they inherit `sys.path`), where the model's packaged copy of `divert.model` would
+    meet this installation's `divert.serving` (a batch worker of an older model failed on exactly that)."""
+    before = set(sys.path)
+    try:
+        return mlflow.pyfunc.load_model(uri)
+    finally:
+        sys.path[:] = [p for p in sys.path if p in before]
 
 
 def _unwrap(pyfunc_model: Any) -> DivertModel:
@@ -120,7 +133,7 @@ def load_model(ref: str, *, registered_model: str = "divert", tracking_uri: str 
             name, alias = registered_model, ref
             mv = client.get_model_version_by_alias(name, ref)
             uri = f"models:/{name}@{ref}"
-        model = _unwrap(mlflow.pyfunc.load_model(uri))
+        model = _unwrap(_load_pyfunc(uri))
     except mlflow.exceptions.MlflowException as exc:
         raise ModelArtifactError(f"cannot load model {ref!r} from the registry: {exc.message}") from exc
     return LoadedModel(model=model, uri=uri, name=name, version=str(mv.version) if mv else None, alias=alias,

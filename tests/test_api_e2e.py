@@ -164,3 +164,19 @@ def test_trained_registered_promoted_and_served(tmp_path: Path, monkeypatch: pyt
         assert info["metrics"], "the model endpoint reports the run's metrics"
         answer = exercise_api(http)
         assert answer["model_version"] == f"divert/{result.model_version}"
+
+
+def test_loading_a_registered_model_leaves_sys_path_as_it_was(tiny_tfidf_bundle: Path, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """MLflow prepends the model's packaged code to sys.path; spawned batch workers inherit sys.path, and there
+    the packaged copy of `divert.model` would meet this installation's `divert.serving`."""
+    import sys
+
+    from divert.model.pyfunc import load_model
+
+    monkeypatch.chdir(tmp_path)
+    uri = register_bundle(tiny_tfidf_bundle, tmp_path)
+    before = list(sys.path)
+    loaded = load_model("champion", tracking_uri=uri)
+    assert loaded.version == "1"
+    assert sys.path == before

@@ -12,7 +12,6 @@ import pytest
 from typer.testing import CliRunner
 
 from divert.cli.app import app
-from divert.model.bundle import Predictions
 from divert.model.inputs import NoteInput
 from divert.model.labels import LABELS
 from divert.model.policy import Policy, load_policy
@@ -275,16 +274,21 @@ def test_small_inputs_are_scored_in_one_process_large_ones_on_every_core() -> No
 
 
 class _RandomScores:
-    """A stand-in model: seeded random scores, so every combination of decisions and score ranges occurs."""
+    """A stand-in model: seeded random scores, so every combination of decisions and score ranges occurs. It has
+    what the batch scorer calls: `scorer.raw_scores`, `calibrate` (identity here) and `threshold_vector`."""
 
     labels = LABELS
+    threshold_vector = np.full(len(LABELS), 0.5)
 
     def __init__(self, seed: int) -> None:
         self.rng = np.random.default_rng(seed)
+        self.scorer = self
 
-    def predict(self, texts: list[str], *, preprocessed: bool = False) -> Predictions:
-        scores = self.rng.random((len(texts), len(LABELS)))
-        return Predictions(labels=LABELS, scores=scores, thresholds=np.full(len(LABELS), 0.5))
+    def raw_scores(self, texts: list[str]) -> np.ndarray:
+        return self.rng.random((len(texts), len(LABELS)))
+
+    def calibrate(self, raw: np.ndarray) -> np.ndarray:
+        return raw
 
 
 def test_the_policy_is_evaluated_once_per_situation_with_the_same_answers() -> None:

@@ -132,7 +132,8 @@ def serving_runtime(cfg: TrainConfig, model: DivertModel, splits: Splits, out: P
                     ) -> tuple[DivertModel, dict[str, float]]:
     """The transformer's serving runtime (`transformer.runtime`): export to ONNX, check parity on the test set
     (`transformer.onnx.parity_set`), fall back if it fails; logs the parity report and metrics. The torch
-    bundle of an ONNX-served run is kept in `out/bundle_torch` (IG explanations, the benchmark's torch column).
+    bundle of an ONNX-served run is kept in `out/bundle_torch` (IG explanations, the benchmark's torch column), and
+    each exported ONNX model as `out/bundle_onnx_<precision>`, whether it passed parity or not.
     Other model kinds pass through unchanged."""
     if cfg.model != "transformer" or cfg.transformer.runtime == "torch":
         if cfg.model == "transformer":
@@ -148,6 +149,12 @@ def serving_runtime(cfg: TrainConfig, model: DivertModel, splits: Splits, out: P
                      "runtime_reason": choice.reason[:500]})
     if choice.runtime != "torch":
         model.save(out / "bundle_torch")
+    from divert.model.onnx_runtime import OnnxScorer
+
+    for precision in choice.parity:  # every exported runtime as a bundle, served or not (benchmarks, batch)
+        exported = OnnxScorer.load(out / "exports" / f"onnx_{precision}")
+        DivertModel(exported, model.manifest.model_copy(update={"kind": OnnxScorer.kind})).save(
+            out / f"bundle_onnx_{precision}")
     console.print(f"serving runtime {choice.runtime} ({choice.reason}); parity: " + "; ".join(
         f"{p}: max |score diff| {r.max_abs_score_diff:.4f}, decisions agree {r.decision_agreement:.4%}"
         for p, r in choice.parity.items()))

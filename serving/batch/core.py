@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 import pandas as pd
 import pyarrow as pa
 
-from divert.model.bundle import DivertModel
+from divert.model.bundle import DivertModel, Predictions
 from divert.model.errors import InvalidInputError
 from divert.model.inputs import DEFAULT_MAX_CHARS, parse_text
 from divert.model.labels import LABELS
@@ -171,7 +171,10 @@ class BatchScorer:
         if not valid.ids:
             return self.schema.empty_table().to_pandas()
         n = len(valid.ids)
-        preds = self.model.predict(valid.texts, preprocessed=True)
+        # `valid.texts` are already what the scorer reads; the scorer, calibration and thresholds are the API that
+        # every saved model's packaged code has (a worker process may run the model's own copy of `model/`)
+        preds = Predictions(labels=self.model.labels, scores=self.model.calibrate(self.model.scorer.raw_scores(
+            valid.texts)), thresholds=self.model.threshold_vector)
         labels = preds.labels
         thresholds = dict(zip(labels, preds.thresholds.tolist(), strict=True))
         decisions = preds.decisions
